@@ -1,0 +1,490 @@
+/* dataset.c - datasets: lazy lineage nodes and their resolution to tasks
+ * A dataset is a node of the lineage DAG: a source (with one split per
+ * partition), one narrow operator over a parent, a union, or a coalesce.
+ * Handles are reference-counted: the user's handle counts one, each child
+ * one, so a parent lives while anything built on it does; the context keeps
+ * a list of live nodes and frees them all when it is destroyed.
+ * flow__ds_encode_partition resolves partition p of a dataset to the
+ * operator tree a task runs: union picks the parent that holds p, coalesce
+ * becomes a CONCAT of its parent's partitions, a source leaf carries its
+ * split. */
+#include <stdio.h>
+#include <string.h>
+
+#include "driver.h"
+#include "mem.h"
+
+/* ---- Nodes ------------------------------------------------------------------------------ */
+
+static flow_dataset_t *ds_new(flow_context_t *ctx, uint8_t kind, const char *name,
+                              flow_dataset_t *const *parents, int nparents)
+{
+    flow_dataset_t *d = flow__calloc(1, sizeof *d);
+    d->ctx = ctx;
+    d->id = ctx->next_dataset++;
+    d->kind = kind;
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->refs = 1;
+    d->user_held = 1;
+    if (nparents > 0) {
+        d->parents = flow__calloc((size_t)nparents, sizeof *d->parents);
+        for (int i = 0; i < nparents; i++) {
+            d->parents[i] = parents[i];
+            parents[i]->refs++;
+        }
+        d->nparents = nparents;
+    }
+    d->next = ctx->datasets;
+    if (ctx->datasets)
+        ctx->datasets->prev = d;
+    ctx->datasets = d;
+    return d;
+}
+
+static void ds_free(flow_dataset_t *d)
+{
+    flow_context_t *ctx = d->ctx;
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        ctx->datasets = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    flow__splits_free(d->splits, d->kind == FLOW_DS_SOURCE ? d->nparts : 0);
+    flow__free(d->arg);
+    flow__free(d->starts);
+    flow__free(d->parents);
+    flow__free(d);
+}
+
+/* Drop one reference; free the node and unref its parents at zero. */
+static void ds_unref(flow_dataset_t *d)
+{
+    while (d && --d->refs == 0) {
+        for (int i = 1; i < d->nparents; i++)
+            ds_unref(d->parents[i]);
+        flow_dataset_t *parent = d->nparents ? d->parents[0] : NULL;
+        ds_free(d);
+        d = parent; /* Long chains unwind without deep recursion. */
+    }
+}
+
+void flow_dataset_destroy(flow_dataset_t **ds_p)
+{
+    flow_dataset_t *d = *ds_p;
+    if (!d)
+        return;
+    *ds_p = NULL;
+    if (!d->user_held)
+        return;
+    d->user_held = 0;
+    ds_unref(d);
+}
+
+void flow__ds_release_all(flow_context_t *ctx)
+{
+    while (ctx->datasets)
+        ds_free(ctx->datasets);
+}
+
+flow_dataset_t *flow__ds_find(flow_context_t *ctx, uint32_t id)
+{
+    for (flow_dataset_t *d = ctx->datasets; d; d = d->next)
+        if (d->id == id)
+            return d;
+    return NULL;
+}
+
+int flow_dataset_npartitions(const flow_dataset_t *ds) { return ds->nparts; }
+flow_context_t *flow_dataset_context(const flow_dataset_t *ds) { return ds->ctx; }
+uint32_t flow_dataset_id(const flow_dataset_t *ds) { return ds->id; }
+const char *flow_dataset_name(const flow_dataset_t *ds) { return ds->name; }
+
+void flow_dataset_set_name(flow_dataset_t *ds, const char *name)
+{
+    snprintf(ds->name, sizeof ds->name, "%s", name);
+}
+
+static int check_started(flow_context_t *ctx, const char *what)
+{
+    if (!ctx->started)
+        return flow__ctx_error(ctx, FLOW_EINVAL, "%s: the context is not started", what);
+    return FLOW_OK;
+}
+
+/* ---- Sources ------------------------------------------------------------------------------ */
+
+static flow_dataset_t *source_new(flow_context_t *ctx, uint8_t src_kind, const char *name,
+                                  flow__split_t *splits, int n)
+{
+    flow_dataset_t *d = ds_new(ctx, FLOW_DS_SOURCE, name, NULL, 0);
+    d->src_kind = src_kind;
+    d->splits = splits;
+    d->nparts = n;
+    return d;
+}
+
+static int default_parts(flow_context_t *ctx, int nparts)
+{
+    return nparts > 0 ? nparts : ctx->set.default_parallelism;
+}
+
+flow_dataset_t *flow_dataset_parallelize(flow_context_t *ctx, const flow_rec_t *recs,
+                                         size_t n, int nparts)
+{
+    flow__split_t *s;
+    int ns;
+    if (check_started(ctx, "parallelize") < 0)
+        return NULL;
+    if (nparts < 0) {
+        flow__ctx_error(ctx, FLOW_EINVAL, "parallelize: %d partitions", nparts);
+        return NULL;
+    }
+    if (flow__block_plan(recs, n, default_parts(ctx, nparts), &ctx->err, &s, &ns) < 0)
+        return NULL;
+    return source_new(ctx, FLOW_SRC_BLOCK, "parallelize", s, ns);
+}
+
+/* parallelize over n values of size bytes each, read at base + i * stride. */
+static flow_dataset_t *parallelize_values(flow_context_t *ctx, const void *base,
+                                          size_t stride, size_t n, int nparts, int is_str)
+{
+    flow_rec_t *recs = flow__malloc(sizeof *recs * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        const char *p = (const char *)base + i * stride;
+        if (is_str) {
+            const char *s = *(const char *const *)p;
+            recs[i] = flow_rec(s, strlen(s));
+        } else {
+            recs[i] = flow_rec(p, stride);
+        }
+    }
+    flow_dataset_t *d = flow_dataset_parallelize(ctx, recs, n, nparts);
+    flow__free(recs);
+    return d;
+}
+
+flow_dataset_t *flow_dataset_parallelize_i64(flow_context_t *ctx, const int64_t *v, size_t n,
+                                             int nparts)
+{
+    return parallelize_values(ctx, v, sizeof *v, n, nparts, 0);
+}
+
+flow_dataset_t *flow_dataset_parallelize_f64(flow_context_t *ctx, const double *v, size_t n,
+                                             int nparts)
+{
+    return parallelize_values(ctx, v, sizeof *v, n, nparts, 0);
+}
+
+flow_dataset_t *flow_dataset_parallelize_str(flow_context_t *ctx, const char *const *s,
+                                             size_t n, int nparts)
+{
+    return parallelize_values(ctx, s, sizeof *s, n, nparts, 1);
+}
+
+flow_dataset_t *flow_dataset_range(flow_context_t *ctx, int64_t start, int64_t end,
+                                   int64_t step, int nparts)
+{
+    flow__split_t *s;
+    int ns;
+    if (check_started(ctx, "range") < 0)
+        return NULL;
+    if (nparts < 0) {
+        flow__ctx_error(ctx, FLOW_EINVAL, "range: %d partitions", nparts);
+        return NULL;
+    }
+    if (flow__range_plan(start, end, step, default_parts(ctx, nparts), &ctx->err, &s, &ns) <
+        0)
+        return NULL;
+    return source_new(ctx, FLOW_SRC_RANGE, "range", s, ns);
+}
+
+flow_dataset_t *flow_dataset_text_file(flow_context_t *ctx, const char *path,
+                                       int min_partitions)
+{
+    flow__split_t *s;
+    int ns;
+    if (check_started(ctx, "text_file") < 0)
+        return NULL;
+    if (min_partitions < 0) {
+        flow__ctx_error(ctx, FLOW_EINVAL, "text_file %s: min_partitions %d", path,
+                        min_partitions);
+        return NULL;
+    }
+    if (flow__text_plan(path, min_partitions, ctx->set.split_size, &ctx->err, &s, &ns) < 0)
+        return NULL;
+    return source_new(ctx, FLOW_SRC_TEXT, "text_file", s, ns);
+}
+
+/* ---- Narrow transformations ---------------------------------------------------------------- */
+
+static flow_dataset_t *op_new(flow_dataset_t *parent, uint8_t op, const void *fn,
+                              const void *arg, size_t arg_len)
+{
+    flow_context_t *ctx = parent->ctx;
+    flow__fnref_t ref;
+    if (flow__fnref_make(fn, &ref, &ctx->err) < 0)
+        return NULL;
+    if (arg_len > FLOW_REC_MAX) {
+        flow__ctx_error(ctx, FLOW_EINVAL, "%s: argument of %zu bytes is too large",
+                        flow__op_name(op), arg_len);
+        return NULL;
+    }
+    flow_dataset_t *d = ds_new(ctx, FLOW_DS_OP, flow__op_name(op), &parent, 1);
+    d->op = op;
+    d->fn = ref;
+    d->nparts = parent->nparts;
+    if (arg_len) {
+        d->arg = flow__malloc(arg_len);
+        memcpy(d->arg, arg, arg_len);
+        d->arg_len = arg_len;
+    }
+    return d;
+}
+
+static flow_dataset_t *udf_op(flow_dataset_t *parent, uint8_t op, const void *fn,
+                              const void *arg, size_t arg_len)
+{
+    if (!fn) {
+        flow__ctx_error(parent->ctx, FLOW_EINVAL, "%s: no function given",
+                        flow__op_name(op));
+        return NULL;
+    }
+    return op_new(parent, op, fn, arg, arg_len);
+}
+
+flow_dataset_t *flow_dataset_map(flow_dataset_t *ds, flow_map_fn *fn, const void *arg,
+                                 size_t arg_len)
+{
+    return udf_op(ds, FLOW_OP_MAP, (const void *)fn, arg, arg_len);
+}
+
+flow_dataset_t *flow_dataset_flat_map(flow_dataset_t *ds, flow_flat_map_fn *fn,
+                                      const void *arg, size_t arg_len)
+{
+    return udf_op(ds, FLOW_OP_FLAT_MAP, (const void *)fn, arg, arg_len);
+}
+
+flow_dataset_t *flow_dataset_filter(flow_dataset_t *ds, flow_filter_fn *fn, const void *arg,
+                                    size_t arg_len)
+{
+    return udf_op(ds, FLOW_OP_FILTER, (const void *)fn, arg, arg_len);
+}
+
+flow_dataset_t *flow_dataset_map_partitions(flow_dataset_t *ds, flow_partition_fn *fn,
+                                            const void *arg, size_t arg_len)
+{
+    return udf_op(ds, FLOW_OP_MAP_PARTITIONS, (const void *)fn, arg, arg_len);
+}
+
+flow_dataset_t *flow_dataset_map_values(flow_dataset_t *ds, flow_map_fn *fn, const void *arg,
+                                        size_t arg_len)
+{
+    return udf_op(ds, FLOW_OP_MAP_VALUES, (const void *)fn, arg, arg_len);
+}
+
+flow_dataset_t *flow_dataset_flat_map_values(flow_dataset_t *ds, flow_flat_map_fn *fn,
+                                             const void *arg, size_t arg_len)
+{
+    return udf_op(ds, FLOW_OP_FLAT_MAP_VALUES, (const void *)fn, arg, arg_len);
+}
+
+flow_dataset_t *flow_dataset_key_by(flow_dataset_t *ds, flow_map_fn *fn, const void *arg,
+                                    size_t arg_len)
+{
+    return udf_op(ds, FLOW_OP_KEY_BY, (const void *)fn, arg, arg_len);
+}
+
+flow_dataset_t *flow_dataset_keys(flow_dataset_t *ds)
+{
+    return op_new(ds, FLOW_OP_KEYS, NULL, NULL, 0);
+}
+
+flow_dataset_t *flow_dataset_values(flow_dataset_t *ds)
+{
+    return op_new(ds, FLOW_OP_VALUES, NULL, NULL, 0);
+}
+
+flow_dataset_t *flow_dataset_glom(flow_dataset_t *ds)
+{
+    return op_new(ds, FLOW_OP_GLOM, NULL, NULL, 0);
+}
+
+flow_dataset_t *flow_dataset_zip_with_index(flow_dataset_t *ds)
+{
+    return op_new(ds, FLOW_OP_ZIP_INDEX, NULL, NULL, 0);
+}
+
+flow_dataset_t *flow_dataset_sample(flow_dataset_t *ds, int with_replacement,
+                                    double fraction, uint64_t seed)
+{
+    if (!(fraction >= 0) || (!with_replacement && fraction > 1)) {
+        flow__ctx_error(ds->ctx, FLOW_EINVAL,
+                        "sample: fraction %g must be in [0, 1] without replacement and "
+                        ">= 0 with it", fraction);
+        return NULL;
+    }
+    flow_dataset_t *d = op_new(ds, FLOW_OP_SAMPLE, NULL, NULL, 0);
+    d->with_replacement = with_replacement != 0;
+    d->fraction = fraction;
+    d->seed = seed;
+    return d;
+}
+
+flow_dataset_t *flow_dataset_union_all(flow_dataset_t *const *ds, int n)
+{
+    if (n < 1)
+        return NULL;
+    flow_context_t *ctx = ds[0]->ctx;
+    long total = 0;
+    for (int i = 0; i < n; i++) {
+        if (ds[i]->ctx != ctx) {
+            flow__ctx_error(ctx, FLOW_EINVAL, "union: dataset %u belongs to another context",
+                            ds[i]->id);
+            return NULL;
+        }
+        total += ds[i]->nparts;
+    }
+    if (total > 1 << 30) {
+        flow__ctx_error(ctx, FLOW_EINVAL, "union: %ld partitions", total);
+        return NULL;
+    }
+    flow_dataset_t *d = ds_new(ctx, FLOW_DS_UNION, "union", ds, n);
+    d->nparts = (int)total;
+    return d;
+}
+
+flow_dataset_t *flow_dataset_union(flow_dataset_t *a, flow_dataset_t *b)
+{
+    flow_dataset_t *both[2] = {a, b};
+    return flow_dataset_union_all(both, 2);
+}
+
+flow_dataset_t *flow_dataset_coalesce(flow_dataset_t *ds, int nparts)
+{
+    if (nparts < 1) {
+        flow__ctx_error(ds->ctx, FLOW_EINVAL, "coalesce: %d partitions", nparts);
+        return NULL;
+    }
+    flow_dataset_t *d = ds_new(ds->ctx, FLOW_DS_COALESCE, "coalesce", &ds, 1);
+    d->nparts = nparts < ds->nparts ? nparts : ds->nparts;
+    return d;
+}
+
+/* ---- Resolution to tasks ------------------------------------------------------------------- */
+
+int flow__ds_encode_partition(flow_dataset_t *ds, int p, flow__wbuf_t *b)
+{
+    flow__opnode_t n;
+    memset(&n, 0, sizeof n);
+    n.dataset = ds->id;
+    n.partition = (uint32_t)p;
+    switch (ds->kind) {
+    case FLOW_DS_SOURCE:
+        n.kind = FLOW_OP_SOURCE;
+        n.src_kind = ds->src_kind;
+        n.split = ds->splits[p].data;
+        n.split_len = ds->splits[p].len;
+        flow__task_put_node(b, &n);
+        return FLOW_OK;
+    case FLOW_DS_UNION:
+        for (int i = 0; i < ds->nparents; i++) {
+            if (p < ds->parents[i]->nparts)
+                return flow__ds_encode_partition(ds->parents[i], p, b);
+            p -= ds->parents[i]->nparts;
+        }
+        return flow__ctx_error(ds->ctx, FLOW_EINVAL, "union: no partition %u", n.partition);
+    case FLOW_DS_COALESCE: {
+        long np = ds->parents[0]->nparts, lo = p * np / ds->nparts,
+             hi = (p + 1) * np / ds->nparts;
+        n.kind = FLOW_OP_CONCAT;
+        n.nchildren = (uint32_t)(hi - lo);
+        flow__task_put_node(b, &n);
+        for (long i = lo; i < hi; i++) {
+            int rc = flow__ds_encode_partition(ds->parents[0], (int)i, b);
+            if (rc < 0)
+                return rc;
+        }
+        return FLOW_OK;
+    }
+    default:
+        n.kind = ds->op;
+        n.fn = ds->fn;
+        n.arg = ds->arg;
+        n.arg_len = ds->arg_len;
+        n.with_replacement = ds->with_replacement;
+        n.fraction = ds->fraction;
+        n.seed = ds->seed;
+        n.start_index = ds->starts ? ds->starts[p] : 0;
+        n.nchildren = 1;
+        flow__task_put_node(b, &n);
+        return flow__ds_encode_partition(ds->parents[0], p, b);
+    }
+}
+
+static int count_merge(void *ud, int i, int partition, const void *payload, size_t len)
+{
+    uint64_t *counts = ud;
+    flow__rbuf_t r;
+    flow__rbuf_init(&r, payload, len);
+    counts[i] = flow__rbuf_u64(&r);
+    return flow__rbuf_ok(&r) ? FLOW_OK : FLOW_EPROTO;
+}
+
+/* Give a zip_with_index node its per-partition start indices, counting the
+ * parent's partitions with a job (as Spark does) when there are several. */
+static int prepare_zip(flow_dataset_t *d)
+{
+    d->starts = flow__calloc((size_t)d->nparts + 1, sizeof *d->starts);
+    if (d->nparts <= 1)
+        return FLOW_OK;
+    uint64_t *counts = flow__calloc((size_t)d->nparts, sizeof *counts);
+    flow__sinkspec_t sink;
+    memset(&sink, 0, sizeof sink);
+    sink.kind = FLOW_SINK_COUNT;
+    int rc = flow__job_run(d->parents[0], &sink, NULL, 0, count_merge, counts);
+    for (int i = 0; rc == FLOW_OK && i < d->nparts; i++)
+        d->starts[i + 1] = d->starts[i] + counts[i];
+    flow__free(counts);
+    if (rc < 0) {
+        flow__free(d->starts);
+        d->starts = NULL;
+    }
+    return rc;
+}
+
+int flow__ds_prepare(flow_dataset_t *ds)
+{
+    for (int i = 0; i < ds->nparents; i++) {
+        int rc = flow__ds_prepare(ds->parents[i]);
+        if (rc < 0)
+            return rc;
+    }
+    if (ds->kind == FLOW_DS_OP && ds->op == FLOW_OP_ZIP_INDEX && !ds->starts)
+        return prepare_zip(ds);
+    return FLOW_OK;
+}
+
+int flow_dataset_encode_task(flow_dataset_t *ds, int partition, void **out, size_t *out_len)
+{
+    flow_context_t *ctx = ds->ctx;
+    if (partition < 0 || partition >= ds->nparts)
+        return flow__ctx_error(ctx, FLOW_EINVAL, "encode_task: dataset %u has no partition %d",
+                               ds->id, partition);
+    int rc = flow__ds_prepare(ds);
+    if (rc < 0)
+        return rc;
+    flow__sinkspec_t sink;
+    memset(&sink, 0, sizeof sink);
+    sink.kind = FLOW_SINK_COLLECT;
+    flow__wbuf_t b;
+    flow__wbuf_init(&b);
+    flow__task_put_header(&b, 0, 0, (uint32_t)partition, (uint32_t)partition, 0);
+    flow__task_put_sink(&b, &sink);
+    if ((rc = flow__ds_encode_partition(ds, partition, &b)) < 0) {
+        flow__wbuf_free(&b);
+        return rc;
+    }
+    *out = flow__wbuf_take(&b, out_len);
+    return FLOW_OK;
+}

@@ -1,0 +1,111 @@
+/* driver.h - what runs in the user's process: the context, the lineage of
+ * datasets, and the scheduler that turns an action into tasks.
+ * An action calls flow__job_run with a sink and a merge callback; the
+ * scheduler encodes one task per partition (driver/dataset.c resolves a
+ * partition to its operator tree), keeps tasks_in_flight tasks queued on each
+ * executor, retries failed attempts up to task.max_attempts, cancels the job
+ * on a failure that will not be retried, and hands every successful payload
+ * to the merge callback. */
+#ifndef FLOW_DRIVER_H
+#define FLOW_DRIVER_H
+
+#include <pthread.h>
+
+#include "conf.h"
+#include "executor.h"
+#include "plan.h"
+#include "source.h"
+#include "wire.h"
+
+/* What a dataset node is. */
+enum flow__ds_kind {
+    FLOW_DS_SOURCE = 1, /* Splits of a source. */
+    FLOW_DS_OP,         /* One narrow operator (op) over one parent. */
+    FLOW_DS_UNION,      /* Partitions of every parent, in order. */
+    FLOW_DS_COALESCE,   /* Contiguous runs of the parent's partitions. */
+};
+
+struct flow_dataset {
+    flow_context_t *ctx;        /* Owning context. */
+    uint32_t id;                /* Stable id, unique in the context. */
+    char name[64];              /* Name for messages. */
+    uint8_t kind;               /* FLOW_DS_*. */
+    uint8_t op;                 /* FLOW_DS_OP: FLOW_OP_* kind. */
+    int refs;                   /* Handle (1 while the user holds it) + children. */
+    int user_held;              /* The user has not destroyed the handle. */
+    flow_dataset_t **parents;   /* Inputs. */
+    int nparents;               /* Number of inputs. */
+    int nparts;                 /* Number of partitions. */
+    uint8_t src_kind;           /* SOURCE: FLOW_SRC_*. */
+    flow__split_t *splits;      /* SOURCE: one per partition. */
+    flow__fnref_t fn;           /* OP: the function, if any. */
+    void *arg;                  /* OP: argument bytes (owned). */
+    size_t arg_len;             /* OP: their length. */
+    uint8_t with_replacement;   /* SAMPLE: Poisson sampling. */
+    double fraction;            /* SAMPLE: fraction. */
+    uint64_t seed;              /* SAMPLE: seed. */
+    uint64_t *starts;           /* ZIP_INDEX: first index of each partition (lazy). */
+    flow_dataset_t *prev, *next; /* The context's list of live datasets. */
+};
+
+/* One executor as the scheduler sees it. */
+typedef struct flow__exec_slot {
+    uint32_t id;              /* Executor id. */
+    char ident[32];           /* Its routing id. */
+    size_t ident_len;         /* Its length. */
+    int registered;           /* REGISTER received. */
+    int inflight;             /* Tasks sent and not answered. */
+    flow__executor_cfg_t cfg; /* Thread configuration (local modes). */
+    pthread_t thread;         /* Thread (local modes). */
+    int started;              /* The thread runs. */
+} flow__exec_slot_t;
+
+struct flow_context {
+    flow__conf_t conf;         /* Configuration layers. */
+    flow__settings_t set;      /* Resolved settings (after start). */
+    int started;               /* flow_context_start succeeded. */
+    flow__err_t err;           /* Last error. */
+    void *zctx;                /* ZeroMQ context (one per flow context). */
+    void *router;              /* Scheduler socket. */
+    char endpoint[128];        /* Its endpoint. */
+    flow__wire_rx_t rx;        /* Reassembly state of the router. */
+    flow__exec_slot_t *execs;  /* Executors. */
+    int nexecs;                /* Number of executors. */
+    uint32_t next_dataset;     /* Next dataset id. */
+    uint32_t next_job;         /* Next job id. */
+    uint32_t next_stage;       /* Next stage id. */
+    flow_dataset_t *datasets;  /* Live datasets. */
+    flow_stats_t stats;        /* Counters. */
+    char value_buf[256];       /* flow_context_get's answer. */
+};
+
+/* Record an error on the context and return code. */
+int flow__ctx_error(flow_context_t *ctx, int code, const char *fmt, ...) FLOW_PRINTF(3, 4);
+
+/* ---- Datasets (dataset.c) -------------------------------------------------------- */
+
+/* Append the operator tree computing partition p of ds to b. */
+int flow__ds_encode_partition(flow_dataset_t *ds, int p, flow__wbuf_t *b);
+/* Run the counting jobs that zip_with_index datasets in ds's lineage need. */
+int flow__ds_prepare(flow_dataset_t *ds);
+/* The dataset with this id, or NULL. */
+flow_dataset_t *flow__ds_find(flow_context_t *ctx, uint32_t id);
+/* Release every dataset of the context (flow_context_destroy). */
+void flow__ds_release_all(flow_context_t *ctx);
+
+/* ---- Jobs (sched.c) -------------------------------------------------------------- */
+
+/* Called with each successful task's payload (borrowed) for partition index i
+ * of the job's partition list. A negative return fails the job. */
+typedef int flow__merge_fn(void *ud, int i, int partition, const void *payload,
+                           size_t len);
+
+/* Run sink over the partitions listed (NULL: all of ds) and merge payloads. */
+int flow__job_run(flow_dataset_t *ds, const flow__sinkspec_t *sink, const int *parts,
+                  int nparts, flow__merge_fn *merge, void *ud);
+/* Stop and join the executors (flow_context_destroy). */
+void flow__sched_stop(flow_context_t *ctx);
+/* Start the executors of the master and wait for them to register. */
+int flow__sched_start(flow_context_t *ctx);
+
+#endif

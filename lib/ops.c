@@ -1,0 +1,437 @@
+/* ops.c - narrow operators as pull iterators
+ * Each node of a task's plan becomes an iterator whose next() returns one
+ * record: 1 with *out set, 0 at the end, or a negative status with the task's
+ * error set. A record returned by next() stays valid until the next call of
+ * the same iterator, so map-like operators pass pointers through without
+ * copying: their UDF's scratch arena is reset before each call, a flat_map's
+ * output buffer when it has been read. Operators that need a whole partition
+ * (map_partitions, glom) drain their input into a block first.
+ *
+ * Sampling: partition p draws from xoshiro256** whose state is four outputs
+ * of splitmix64 started at seed ^ (0x9E3779B97F4A7C15 * (p + 1)); without
+ * replacement a record is kept when the next uniform double in [0, 1) is
+ * below the fraction, with replacement it is repeated k times, k drawn from
+ * Poisson(fraction) by Knuth's product of uniforms. */
+#include <math.h>
+#include <string.h>
+
+#include "mem.h"
+#include "runner.h"
+
+struct flow_iter {
+    int (*next)(flow_iter_t *it, flow_rec_t *out); /* The operator. */
+    flow_task_t *t;                 /* Task context. */
+    const flow__opnode_t *node;     /* Plan node. */
+    flow_iter_t **children;         /* Inputs. */
+    uint32_t nchildren;             /* Number of inputs. */
+    uint32_t cur;                   /* CONCAT: input being read. */
+    void *fn;                       /* Resolved UDF. */
+    flow_buf_t arg;                 /* Its argument. */
+    flow__arena_t scratch;          /* UDF scratch memory. */
+    const flow__source_ops_t *src;  /* SOURCE: the source kind. */
+    void *reader;                   /* SOURCE: its reader. */
+    flow__wbuf_t buf;               /* Buffered output records (block). */
+    size_t pos;                     /* Next buffered record. */
+    int filled;                     /* map_partitions, glom: buffer is final. */
+    uint64_t rng[4];                /* SAMPLE: generator state. */
+    uint32_t repeat;                /* SAMPLE: copies of rec still to give. */
+    flow_rec_t rec;                 /* SAMPLE: record being repeated. */
+    int64_t index;                  /* ZIP_INDEX: index of the next record. */
+    int64_t index_out;              /* ZIP_INDEX: value handed out. */
+    uint64_t peak;                  /* Largest buffer capacity seen. */
+};
+
+struct flow_emit {
+    flow__wbuf_t *buf;      /* Block receiving the records. */
+    const flow_rec_t *key;  /* flat_map_values: the key every record gets. */
+};
+
+int flow_iter_next(flow_iter_t *it, flow_rec_t *out) { return it->next(it, out); }
+
+int flow_emit(flow_emit_t *out, const flow_rec_t *r)
+{
+    flow_rec_t rec = *r;
+    if (out->key) {
+        rec.key = out->key->key;
+        rec.klen = out->key->klen;
+    }
+    if (rec.vlen > FLOW_REC_MAX || (rec.key && rec.klen > FLOW_REC_MAX))
+        return FLOW_EINVAL;
+    flow__block_append(out->buf, &rec);
+    return FLOW_OK;
+}
+
+int flow_emit_val(flow_emit_t *out, const void *val, size_t vlen)
+{
+    flow_rec_t r = flow_rec(val, vlen);
+    return flow_emit(out, &r);
+}
+
+int flow_emit_kv(flow_emit_t *out, const void *key, size_t klen, const void *val,
+                 size_t vlen)
+{
+    flow_rec_t r = flow_rec_kv(key, klen, val, vlen);
+    return flow_emit(out, &r);
+}
+
+int flow__udf_failed(flow_task_t *t, const char *what, int rc)
+{
+    if (t->err->code == FLOW_OK)
+        flow__err_set(t->err, FLOW_ETASK, "%s function returned %d without a message",
+                      what, rc);
+    if (!t->err->dataset)
+        t->err->dataset = t->dataset;
+    return t->err->code;
+}
+
+/* Make the task context point at this node's UDF before calling it. */
+static inline void enter_udf(flow_iter_t *it)
+{
+    flow_task_t *t = it->t;
+    t->partition = it->node->partition;
+    t->dataset = it->node->dataset;
+    t->scratch = &it->scratch;
+}
+
+static int fail_data(flow_iter_t *it, const char *fmt, const char *op)
+{
+    flow_task_t *t = it->t;
+    flow__err_set(t->err, FLOW_EINVAL, fmt, op, it->node->partition);
+    t->err->permanent = 1;
+    t->err->dataset = it->node->dataset;
+    return FLOW_EINVAL;
+}
+
+/* ---- Sources and plumbing -------------------------------------------------------- */
+
+static int next_source(flow_iter_t *it, flow_rec_t *out)
+{
+    int rc = it->src->next(it->reader, out, it->t->err);
+    if (rc < 0 && !it->t->err->dataset)
+        it->t->err->dataset = it->node->dataset;
+    return rc;
+}
+
+static int next_concat(flow_iter_t *it, flow_rec_t *out)
+{
+    while (it->cur < it->nchildren) {
+        int rc = it->children[it->cur]->next(it->children[it->cur], out);
+        if (rc != 0)
+            return rc;
+        it->cur++;
+    }
+    return 0;
+}
+
+/* Give the next record buffered in it->buf, or 0 when read out. */
+static int next_buffered(flow_iter_t *it, flow_rec_t *out)
+{
+    int rc = flow__block_next(it->buf.data, it->buf.len, &it->pos, out);
+    return rc < 0 ? flow__err_set(it->t->err, FLOW_EPROTO, "corrupt operator buffer") : rc;
+}
+
+static void buffer_reset(flow_iter_t *it)
+{
+    if (it->buf.cap > it->peak)
+        it->peak = it->buf.cap;
+    it->buf.len = 0;
+    it->pos = 0;
+}
+
+/* ---- Record-at-a-time operators --------------------------------------------------- */
+
+static int next_map(flow_iter_t *it, flow_rec_t *out)
+{
+    flow_rec_t in;
+    int rc = it->children[0]->next(it->children[0], &in);
+    if (rc <= 0)
+        return rc;
+    enter_udf(it);
+    flow__arena_reset(&it->scratch);
+    flow_rec_t res = in;
+    rc = ((flow_map_fn *)it->fn)(it->t, &in, &res, &it->arg);
+    if (rc != 0)
+        return flow__udf_failed(it->t, flow__op_name(it->node->kind), rc);
+    switch (it->node->kind) {
+    case FLOW_OP_MAP_VALUES:
+        *out = in;
+        out->val = res.val;
+        out->vlen = res.vlen;
+        break;
+    case FLOW_OP_KEY_BY:
+        if (!res.key)
+            return fail_data(it, "%s: the function set no key (partition %u)", "key_by");
+        *out = in;
+        out->key = res.key;
+        out->klen = res.klen;
+        break;
+    default:
+        *out = res;
+    }
+    return 1;
+}
+
+static int next_filter(flow_iter_t *it, flow_rec_t *out)
+{
+    int rc;
+    while ((rc = it->children[0]->next(it->children[0], out)) == 1) {
+        enter_udf(it);
+        rc = ((flow_filter_fn *)it->fn)(it->t, out, &it->arg);
+        if (rc > 0)
+            return 1;
+        if (rc < 0)
+            return flow__udf_failed(it->t, "filter", rc);
+        if (flow__task_cancelled(it->t))
+            return FLOW_ECANCELED;
+    }
+    return rc;
+}
+
+static int next_flat_map(flow_iter_t *it, flow_rec_t *out)
+{
+    for (;;) {
+        int rc = next_buffered(it, out);
+        if (rc != 0)
+            return rc;
+        buffer_reset(it);
+        flow_rec_t in;
+        if ((rc = it->children[0]->next(it->children[0], &in)) <= 0)
+            return rc;
+        enter_udf(it);
+        flow__arena_reset(&it->scratch);
+        flow_emit_t em = {&it->buf, it->node->kind == FLOW_OP_FLAT_MAP_VALUES ? &in : NULL};
+        rc = ((flow_flat_map_fn *)it->fn)(it->t, &in, &em, &it->arg);
+        if (rc != 0)
+            return flow__udf_failed(it->t, flow__op_name(it->node->kind), rc);
+        if (flow__task_cancelled(it->t))
+            return FLOW_ECANCELED;
+    }
+}
+
+static int next_keys_values(flow_iter_t *it, flow_rec_t *out)
+{
+    flow_rec_t in;
+    int rc = it->children[0]->next(it->children[0], &in);
+    if (rc <= 0)
+        return rc;
+    if (it->node->kind == FLOW_OP_VALUES) {
+        *out = flow_rec(in.val, in.vlen);
+        return 1;
+    }
+    if (!in.key)
+        return fail_data(it, "%s: a record has no key (partition %u)", "keys");
+    *out = flow_rec(in.key, in.klen);
+    return 1;
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t xoshiro_next(uint64_t *s)
+{
+    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+static double uniform(uint64_t *s) { return (double)(xoshiro_next(s) >> 11) * 0x1.0p-53; }
+
+static uint32_t poisson(uint64_t *s, double lambda)
+{
+    double limit = exp(-lambda), p = 1.0;
+    uint32_t k = 0;
+    do {
+        k++;
+        p *= uniform(s);
+    } while (p > limit && k < 100000);
+    return k - 1;
+}
+
+static int next_sample(flow_iter_t *it, flow_rec_t *out)
+{
+    if (it->repeat > 0) {
+        it->repeat--;
+        *out = it->rec;
+        return 1;
+    }
+    int rc;
+    while ((rc = it->children[0]->next(it->children[0], out)) == 1) {
+        if (!it->node->with_replacement) {
+            if (uniform(it->rng) < it->node->fraction)
+                return 1;
+        } else {
+            uint32_t k = poisson(it->rng, it->node->fraction);
+            if (k > 0) {
+                it->repeat = k - 1;
+                it->rec = *out;
+                return 1;
+            }
+        }
+        if (flow__task_cancelled(it->t))
+            return FLOW_ECANCELED;
+    }
+    return rc;
+}
+
+static int next_zip_index(flow_iter_t *it, flow_rec_t *out)
+{
+    flow_rec_t in;
+    int rc = it->children[0]->next(it->children[0], &in);
+    if (rc <= 0)
+        return rc;
+    it->index_out = it->index++;
+    *out = flow_rec_kv(in.val, in.vlen, &it->index_out, 8);
+    return 1;
+}
+
+/* ---- Whole-partition operators ------------------------------------------------- */
+
+static int next_map_partitions(flow_iter_t *it, flow_rec_t *out)
+{
+    if (!it->filled) {
+        it->filled = 1;
+        enter_udf(it);
+        flow_emit_t em = {&it->buf, NULL};
+        int rc = ((flow_partition_fn *)it->fn)(it->t, it->children[0], &em, &it->arg);
+        if (rc != 0 || it->t->err->code != FLOW_OK)
+            return flow__udf_failed(it->t, "map_partitions", rc ? rc : -1);
+    }
+    return next_buffered(it, out);
+}
+
+static int next_glom(flow_iter_t *it, flow_rec_t *out)
+{
+    if (it->filled)
+        return 0;
+    it->filled = 1;
+    flow_rec_t in;
+    int rc;
+    while ((rc = it->children[0]->next(it->children[0], &in)) == 1) {
+        flow__block_append(&it->buf, &in);
+        if (flow__task_cancelled(it->t))
+            return FLOW_ECANCELED;
+    }
+    if (rc < 0)
+        return rc;
+    if (it->buf.len > FLOW_REC_MAX)
+        return fail_data(it, "%s: partition %u is larger than 4 GiB", "glom");
+    *out = flow_rec(it->buf.data, it->buf.len);
+    return 1;
+}
+
+/* ---- Building and closing ------------------------------------------------------- */
+
+static int (*const op_next[FLOW_OP_MAX])(flow_iter_t *, flow_rec_t *) = {
+    [FLOW_OP_SOURCE] = next_source,
+    [FLOW_OP_MAP] = next_map,
+    [FLOW_OP_FLAT_MAP] = next_flat_map,
+    [FLOW_OP_FILTER] = next_filter,
+    [FLOW_OP_MAP_PARTITIONS] = next_map_partitions,
+    [FLOW_OP_MAP_VALUES] = next_map,
+    [FLOW_OP_FLAT_MAP_VALUES] = next_flat_map,
+    [FLOW_OP_KEY_BY] = next_map,
+    [FLOW_OP_KEYS] = next_keys_values,
+    [FLOW_OP_VALUES] = next_keys_values,
+    [FLOW_OP_SAMPLE] = next_sample,
+    [FLOW_OP_ZIP_INDEX] = next_zip_index,
+    [FLOW_OP_GLOM] = next_glom,
+    [FLOW_OP_CONCAT] = next_concat,
+};
+
+static int open_source(flow_iter_t *it)
+{
+    flow_task_t *t = it->t;
+    it->src = flow__source_ops(it->node->src_kind);
+    if (!it->src)
+        return flow__err_set(t->err, FLOW_EPROTO, "unknown source kind %u",
+                             it->node->src_kind);
+    int rc = it->src->open(it->node->split, it->node->split_len, t->err, &it->reader);
+    if (rc < 0)
+        t->err->dataset = it->node->dataset;
+    return rc;
+}
+
+int flow__iter_build(flow_task_t *t, flow__arena_t *arena, const flow__opnode_t *node,
+                     flow_iter_t **out)
+{
+    flow_iter_t *it = flow__arena_alloc(arena, sizeof *it);
+    memset(it, 0, sizeof *it);
+    *out = it;
+    it->t = t;
+    it->node = node;
+    it->next = op_next[node->kind];
+    flow__arena_init(&it->scratch, 64 * 1024);
+    flow__wbuf_init(&it->buf);
+    it->children = flow__arena_alloc(arena, sizeof *it->children * (node->nchildren + 1));
+    for (uint32_t i = 0; i < node->nchildren; i++) {
+        it->children[i] = NULL;
+        it->nchildren = i + 1;
+        int rc = flow__iter_build(t, arena, node->children[i], &it->children[i]);
+        if (rc < 0)
+            return rc;
+    }
+    if (node->kind == FLOW_OP_SOURCE)
+        return open_source(it);
+    if (node->fn.idlen) {
+        if (!(it->fn = flow__fnref_resolve(&node->fn, t->err))) {
+            t->err->dataset = node->dataset;
+            return t->err->code;
+        }
+        it->arg.data = node->arg;
+        it->arg.len = node->arg_len;
+    } else if (op_next[node->kind] == next_map || op_next[node->kind] == next_flat_map ||
+               op_next[node->kind] == next_filter || node->kind == FLOW_OP_MAP_PARTITIONS) {
+        return flow__err_set(t->err, FLOW_EPROTO, "%s without a function",
+                             flow__op_name(node->kind));
+    }
+    if (node->kind == FLOW_OP_SAMPLE) {
+        uint64_t s = node->seed ^ (0x9E3779B97F4A7C15ull * ((uint64_t)node->partition + 1));
+        for (int i = 0; i < 4; i++)
+            it->rng[i] = splitmix64(&s);
+    }
+    it->index = (int64_t)node->start_index;
+    return FLOW_OK;
+}
+
+void flow__iter_close(flow_iter_t *it, flow__metrics_t *m)
+{
+    if (!it)
+        return;
+    for (uint32_t i = 0; i < it->nchildren; i++)
+        flow__iter_close(it->children[i], m);
+    if (it->reader) {
+        flow__src_metrics_t sm = {0, 0};
+        it->src->metrics(it->reader, &sm);
+        if (m) {
+            m->records_in += sm.records;
+            m->bytes_in += sm.bytes;
+        }
+        it->src->close(it->reader);
+        it->reader = NULL;
+    }
+    buffer_reset(it);
+    flow__wbuf_free(&it->buf);
+    flow__arena_free(&it->scratch);
+}
+
+uint64_t flow__iter_peak(const flow_iter_t *it)
+{
+    if (!it)
+        return 0;
+    uint64_t n = (it->peak > it->buf.cap ? it->peak : it->buf.cap) + it->scratch.peak;
+    for (uint32_t i = 0; i < it->nchildren; i++)
+        n += flow__iter_peak(it->children[i]);
+    return n;
+}

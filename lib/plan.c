@@ -1,0 +1,257 @@
+/* plan.c - encoding and decoding of task descriptors and results (see plan.h) */
+#include <string.h>
+
+#include "mem.h"
+#include "plan.h"
+
+#define TASK_MAGIC "FLTK"
+#define RESULT_MAGIC "FLRS"
+#define MAX_DEPTH 20000
+
+static const char *const op_names[FLOW_OP_MAX] = {
+    [FLOW_OP_SOURCE] = "source",
+    [FLOW_OP_MAP] = "map",
+    [FLOW_OP_FLAT_MAP] = "flat_map",
+    [FLOW_OP_FILTER] = "filter",
+    [FLOW_OP_MAP_PARTITIONS] = "map_partitions",
+    [FLOW_OP_MAP_VALUES] = "map_values",
+    [FLOW_OP_FLAT_MAP_VALUES] = "flat_map_values",
+    [FLOW_OP_KEY_BY] = "key_by",
+    [FLOW_OP_KEYS] = "keys",
+    [FLOW_OP_VALUES] = "values",
+    [FLOW_OP_SAMPLE] = "sample",
+    [FLOW_OP_ZIP_INDEX] = "zip_with_index",
+    [FLOW_OP_GLOM] = "glom",
+    [FLOW_OP_CONCAT] = "coalesce",
+};
+
+const char *flow__op_name(uint8_t kind)
+{
+    return kind < FLOW_OP_MAX && op_names[kind] ? op_names[kind] : "unknown";
+}
+
+static int op_has_fn(uint8_t kind)
+{
+    switch (kind) {
+    case FLOW_OP_MAP: case FLOW_OP_FLAT_MAP: case FLOW_OP_FILTER:
+    case FLOW_OP_MAP_PARTITIONS: case FLOW_OP_MAP_VALUES:
+    case FLOW_OP_FLAT_MAP_VALUES: case FLOW_OP_KEY_BY:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void flow__task_put_header(flow__wbuf_t *b, uint32_t job, uint32_t stage, uint32_t task,
+                           uint32_t partition, uint32_t attempt)
+{
+    flow__wbuf_put(b, TASK_MAGIC, 4);
+    flow__wbuf_u32(b, FLOW_TASK_VERSION);
+    flow__wbuf_u32(b, job);
+    flow__wbuf_u32(b, stage);
+    flow__wbuf_u32(b, task);
+    flow__wbuf_u32(b, partition);
+    flow__wbuf_u32(b, attempt); /* At FLOW_TASK_OFF_ATTEMPT. */
+}
+
+void flow__task_put_sink(flow__wbuf_t *b, const flow__sinkspec_t *s)
+{
+    flow__wbuf_u8(b, s->kind);
+    flow__fnref_encode(b, &s->fn);
+    flow__wbuf_bytes(b, s->arg, s->arg_len);
+    flow__wbuf_bytes(b, s->zero, s->zero_len);
+    flow__wbuf_u64(b, s->n);
+    flow__wbuf_u8(b, s->descending);
+    flow__wbuf_str(b, s->path ? s->path : "");
+}
+
+void flow__task_put_node(flow__wbuf_t *b, const flow__opnode_t *n)
+{
+    flow__wbuf_u8(b, n->kind);
+    flow__wbuf_u32(b, n->dataset);
+    flow__wbuf_u32(b, n->partition);
+    if (n->kind == FLOW_OP_SOURCE) {
+        flow__wbuf_u8(b, n->src_kind);
+        flow__wbuf_u32(b, (uint32_t)n->split_len);
+        flow__wbuf_align(b, 8); /* Block splits are read in place, aligned. */
+        flow__wbuf_put(b, n->split, n->split_len);
+    } else if (op_has_fn(n->kind)) {
+        flow__fnref_encode(b, &n->fn);
+        flow__wbuf_bytes(b, n->arg, n->arg_len);
+    } else if (n->kind == FLOW_OP_SAMPLE) {
+        flow__wbuf_u8(b, n->with_replacement);
+        flow__wbuf_f64(b, n->fraction);
+        flow__wbuf_u64(b, n->seed);
+    } else if (n->kind == FLOW_OP_ZIP_INDEX) {
+        flow__wbuf_u64(b, n->start_index);
+    }
+    flow__wbuf_u32(b, n->nchildren);
+}
+
+/* Copy bytes into the arena so that UDFs can read them 8-aligned. */
+static const void *aligned_copy(flow__arena_t *a, const void *p, size_t n)
+{
+    void *d = flow__arena_alloc(a, n);
+    if (n)
+        memcpy(d, p, n);
+    return d;
+}
+
+static flow__opnode_t *decode_node(flow__rbuf_t *r, flow__arena_t *a, int depth,
+                                   flow__err_t *err)
+{
+    if (depth > MAX_DEPTH) {
+        flow__err_set(err, FLOW_EPROTO, "task plan deeper than %d operators", MAX_DEPTH);
+        return NULL;
+    }
+    flow__opnode_t *n = flow__arena_alloc(a, sizeof *n);
+    memset(n, 0, sizeof *n);
+    n->kind = flow__rbuf_u8(r);
+    n->dataset = flow__rbuf_u32(r);
+    n->partition = flow__rbuf_u32(r);
+    if (n->kind == 0 || n->kind >= FLOW_OP_MAX) {
+        flow__err_set(err, FLOW_EPROTO, "task plan: unknown operator kind %u", n->kind);
+        return NULL;
+    }
+    size_t len;
+    const void *p;
+    if (n->kind == FLOW_OP_SOURCE) {
+        n->src_kind = flow__rbuf_u8(r);
+        n->split_len = flow__rbuf_u32(r);
+        flow__rbuf_align(r, 8);
+        n->split = flow__rbuf_raw(r, n->split_len);
+    } else if (op_has_fn(n->kind)) {
+        flow__fnref_decode(r, &n->fn);
+        p = flow__rbuf_bytes(r, &len);
+        n->arg = aligned_copy(a, p, len);
+        n->arg_len = len;
+    } else if (n->kind == FLOW_OP_SAMPLE) {
+        n->with_replacement = flow__rbuf_u8(r);
+        n->fraction = flow__rbuf_f64(r);
+        n->seed = flow__rbuf_u64(r);
+    } else if (n->kind == FLOW_OP_ZIP_INDEX) {
+        n->start_index = flow__rbuf_u64(r);
+    }
+    n->nchildren = flow__rbuf_u32(r);
+    uint32_t want = n->kind == FLOW_OP_SOURCE ? 0 : 1;
+    if (!flow__rbuf_ok(r) || (n->kind == FLOW_OP_CONCAT ? n->nchildren > flow__rbuf_left(r)
+                                                         : n->nchildren != want)) {
+        flow__err_set(err, FLOW_EPROTO, "task plan: malformed %s node",
+                      flow__op_name(n->kind));
+        return NULL;
+    }
+    n->children = flow__arena_alloc(a, sizeof *n->children * (n->nchildren + 1));
+    for (uint32_t i = 0; i < n->nchildren; i++)
+        if (!(n->children[i] = decode_node(r, a, depth + 1, err)))
+            return NULL;
+    return n;
+}
+
+static void decode_sink(flow__rbuf_t *r, flow__arena_t *a, flow__sinkspec_t *s)
+{
+    size_t len;
+    const void *p;
+    memset(s, 0, sizeof *s);
+    s->kind = flow__rbuf_u8(r);
+    flow__fnref_decode(r, &s->fn);
+    p = flow__rbuf_bytes(r, &len);
+    s->arg = aligned_copy(a, p, len);
+    s->arg_len = len;
+    p = flow__rbuf_bytes(r, &len);
+    s->zero = aligned_copy(a, p, len);
+    s->zero_len = len;
+    s->n = flow__rbuf_u64(r);
+    s->descending = flow__rbuf_u8(r);
+    p = flow__rbuf_bytes(r, &len);
+    char *path = flow__arena_alloc(a, len + 1);
+    if (p)
+        memcpy(path, p, len);
+    path[p ? len : 0] = '\0';
+    s->path = path;
+}
+
+int flow__task_decode(const void *bytes, size_t len, flow__arena_t *arena,
+                      flow__task_desc_t *out, flow__err_t *err)
+{
+    flow__rbuf_t r;
+    flow__rbuf_init(&r, bytes, len);
+    const void *magic = flow__rbuf_raw(&r, 4);
+    if (!magic || memcmp(magic, TASK_MAGIC, 4) != 0)
+        return flow__err_set(err, FLOW_EPROTO, "not a libflow task (bad magic)");
+    uint32_t version = flow__rbuf_u32(&r);
+    if (version != FLOW_TASK_VERSION)
+        return flow__err_set(err, FLOW_EPROTO, "task format version %u, expected %u",
+                             version, FLOW_TASK_VERSION);
+    out->job = flow__rbuf_u32(&r);
+    out->stage = flow__rbuf_u32(&r);
+    out->task = flow__rbuf_u32(&r);
+    out->partition = flow__rbuf_u32(&r);
+    out->attempt = flow__rbuf_u32(&r);
+    decode_sink(&r, arena, &out->sink);
+    if (!flow__rbuf_ok(&r) || out->sink.kind == 0 || out->sink.kind >= FLOW_SINK_MAX)
+        return flow__err_set(err, FLOW_EPROTO, "task: malformed sink");
+    out->root = decode_node(&r, arena, 0, err);
+    if (!out->root)
+        return err ? err->code : FLOW_EPROTO;
+    if (flow__rbuf_left(&r) != 0)
+        return flow__err_set(err, FLOW_EPROTO, "task: %zu trailing bytes",
+                             flow__rbuf_left(&r));
+    return FLOW_OK;
+}
+
+void flow__result_encode(flow__wbuf_t *b, const flow__task_result_t *r)
+{
+    flow__wbuf_put(b, RESULT_MAGIC, 4);
+    flow__wbuf_u32(b, FLOW_TASK_VERSION);
+    flow__wbuf_u32(b, r->job);
+    flow__wbuf_u32(b, r->stage);
+    flow__wbuf_u32(b, r->task);
+    flow__wbuf_u32(b, r->partition);
+    flow__wbuf_u32(b, r->attempt);
+    flow__wbuf_u32(b, (uint32_t)r->err.code);
+    flow__wbuf_u8(b, (uint8_t)r->err.permanent);
+    flow__wbuf_u32(b, r->err.dataset);
+    flow__wbuf_str(b, r->err.msg);
+    const uint64_t *m = &r->metrics.wall_ns;
+    for (int i = 0; i < 6; i++)
+        flow__wbuf_u64(b, m[i]);
+    flow__wbuf_u64(b, r->payload_len);
+    flow__wbuf_align(b, 8);
+    flow__wbuf_put(b, r->payload, r->payload_len);
+}
+
+int flow__result_decode(const void *bytes, size_t len, flow__task_result_t *out,
+                        flow__err_t *err)
+{
+    flow__rbuf_t r;
+    flow__rbuf_init(&r, bytes, len);
+    const void *magic = flow__rbuf_raw(&r, 4);
+    if (!magic || memcmp(magic, RESULT_MAGIC, 4) != 0 ||
+        flow__rbuf_u32(&r) != FLOW_TASK_VERSION)
+        return flow__err_set(err, FLOW_EPROTO, "not a libflow task result");
+    out->job = flow__rbuf_u32(&r);
+    out->stage = flow__rbuf_u32(&r);
+    out->task = flow__rbuf_u32(&r);
+    out->partition = flow__rbuf_u32(&r);
+    out->attempt = flow__rbuf_u32(&r);
+    flow__err_clear(&out->err);
+    out->err.code = (int32_t)flow__rbuf_u32(&r);
+    out->err.permanent = flow__rbuf_u8(&r);
+    out->err.dataset = flow__rbuf_u32(&r);
+    size_t n;
+    const void *msg = flow__rbuf_bytes(&r, &n);
+    if (n >= sizeof out->err.msg)
+        n = sizeof out->err.msg - 1;
+    if (msg)
+        memcpy(out->err.msg, msg, n);
+    out->err.msg[msg ? n : 0] = '\0';
+    uint64_t *m = &out->metrics.wall_ns;
+    for (int i = 0; i < 6; i++)
+        m[i] = flow__rbuf_u64(&r);
+    out->payload_len = flow__rbuf_u64(&r);
+    flow__rbuf_align(&r, 8);
+    out->payload = flow__rbuf_raw(&r, out->payload_len);
+    if (!flow__rbuf_ok(&r) || flow__rbuf_left(&r) != 0 || out->err.code > 0)
+        return flow__err_set(err, FLOW_EPROTO, "malformed task result");
+    return FLOW_OK;
+}

@@ -1,0 +1,142 @@
+/* plan.h - task descriptors and task results, and their encodings
+ * A task is self-contained bytes: the operator tree that computes one
+ * partition (a source split at each leaf, narrow operators above, already
+ * resolved to partitions so union disappears and coalesce is a CONCAT of its
+ * parents' partitions), and the sink that consumes the partition's records
+ * (an action's per-partition part). Functions travel as fnrefs, arguments as
+ * bytes: nothing in a task points into the driver. The executor runtime
+ * decodes a task, runs it and answers with an encoded result: status,
+ * message, metrics and the sink's payload.
+ *
+ *   task   := "FLTK" | version: u32 | job | stage | task | partition | attempt
+ *             (u32 each) | sink | node
+ *   node   := kind: u8 | dataset: u32 | partition: u32 | fields of the kind
+ *             | nchildren: u32 | node * nchildren
+ *   result := "FLRS" | version: u32 | job | stage | task | partition | attempt
+ *             | code: i32 | permanent: u8 | dataset: u32 | message: str
+ *             | metrics: 6 x u64 | payload: u64 length + bytes
+ * A SOURCE node's split is a u32 length, padding to 8, then the bytes, so that
+ * records carried in it are 8-aligned when the task bytes are.
+ * The decoder checks every length; malformed bytes are FLOW_EPROTO. */
+#ifndef FLOW_PLAN_H
+#define FLOW_PLAN_H
+
+#include "fnref.h"
+#include "rec.h"
+
+#define FLOW_TASK_VERSION 1u
+
+enum flow__op_kind {
+    FLOW_OP_SOURCE = 1,      /* Leaf: read a source split. */
+    FLOW_OP_MAP,             /* fn: flow_map_fn. */
+    FLOW_OP_FLAT_MAP,        /* fn: flow_flat_map_fn. */
+    FLOW_OP_FILTER,          /* fn: flow_filter_fn. */
+    FLOW_OP_MAP_PARTITIONS,  /* fn: flow_partition_fn. */
+    FLOW_OP_MAP_VALUES,      /* fn: flow_map_fn; the key is kept. */
+    FLOW_OP_FLAT_MAP_VALUES, /* fn: flow_flat_map_fn; the key is kept. */
+    FLOW_OP_KEY_BY,          /* fn: flow_map_fn setting the key. */
+    FLOW_OP_KEYS,            /* Keys as unkeyed records. */
+    FLOW_OP_VALUES,          /* Values as unkeyed records. */
+    FLOW_OP_SAMPLE,          /* Bernoulli or Poisson sampling. */
+    FLOW_OP_ZIP_INDEX,       /* (value, index) from a start index. */
+    FLOW_OP_GLOM,            /* The partition as one block record. */
+    FLOW_OP_CONCAT,          /* Children's records one after the other. */
+    FLOW_OP_MAX
+};
+
+typedef struct flow__opnode flow__opnode_t;
+struct flow__opnode {
+    uint8_t kind;              /* FLOW_OP_*. */
+    uint32_t dataset;          /* Dataset this node computes, for messages. */
+    uint32_t partition;        /* Its partition index. */
+    uint8_t src_kind;          /* SOURCE: FLOW_SRC_*. */
+    const void *split;         /* SOURCE: encoded split (in the task bytes). */
+    size_t split_len;          /* SOURCE: its length. */
+    flow__fnref_t fn;          /* UDF ops: the function. */
+    const void *arg;           /* UDF ops: argument bytes (8-aligned copy). */
+    size_t arg_len;            /* UDF ops: their length. */
+    uint8_t with_replacement;  /* SAMPLE: Poisson instead of Bernoulli. */
+    double fraction;           /* SAMPLE: expected fraction kept. */
+    uint64_t seed;             /* SAMPLE: seed of the dataset. */
+    uint64_t start_index;      /* ZIP_INDEX: index of the first record. */
+    flow__opnode_t **children; /* Inputs (one, or several for CONCAT). */
+    uint32_t nchildren;        /* Number of inputs. */
+};
+
+enum flow__sink_kind {
+    FLOW_SINK_COUNT = 1, /* Payload: u64 count. */
+    FLOW_SINK_COLLECT,   /* Payload: the records as a block. */
+    FLOW_SINK_REDUCE,    /* Payload: block of 0 or 1 record (fn). */
+    FLOW_SINK_FOLD,      /* Payload: block of 1 record (zero, fn). */
+    FLOW_SINK_AGGREGATE, /* Payload: block of 1 record (zero, fn = seq). */
+    FLOW_SINK_TAKE,      /* Payload: block of the first n records. */
+    FLOW_SINK_FOREACH,   /* Payload: empty (fn). */
+    FLOW_SINK_TOPK,      /* Payload: block of the n first in order (fn = cmp). */
+    FLOW_SINK_STATS,     /* Payload: count u64, mean, m2, min, max, sum f64. */
+    FLOW_SINK_SAVE,      /* Payload: u64 records written (path). */
+    FLOW_SINK_MAX
+};
+
+typedef struct flow__sinkspec {
+    uint8_t kind;      /* FLOW_SINK_*. */
+    flow__fnref_t fn;  /* The sink's function, if any. */
+    const void *arg;   /* Argument bytes (8-aligned copy). */
+    size_t arg_len;    /* Their length. */
+    const void *zero;  /* FOLD, AGGREGATE: the zero record as a block. */
+    size_t zero_len;   /* Its length. */
+    uint64_t n;        /* TAKE, TOPK: how many records. */
+    uint8_t descending; /* TOPK: largest first. */
+    const char *path;  /* SAVE: output directory (NUL-terminated copy). */
+} flow__sinkspec_t;
+
+typedef struct flow__task_desc {
+    uint32_t job;          /* Job id. */
+    uint32_t stage;        /* Stage id. */
+    uint32_t task;         /* Task index in its stage. */
+    uint32_t partition;    /* Partition of the stage's dataset. */
+    uint32_t attempt;      /* Attempt, from 0. */
+    flow__sinkspec_t sink; /* What consumes the records. */
+    flow__opnode_t *root;  /* What produces them. */
+} flow__task_desc_t;
+
+typedef struct flow__metrics {
+    uint64_t wall_ns;     /* Time running the task. */
+    uint64_t records_in;  /* Records read from sources. */
+    uint64_t bytes_in;    /* Bytes read from sources. */
+    uint64_t records_out; /* Records that reached the sink. */
+    uint64_t bytes_out;   /* Payload bytes of the result. */
+    uint64_t peak_mem;    /* Most bytes held by the task's arenas and buffers. */
+} flow__metrics_t;
+
+typedef struct flow__task_result {
+    uint32_t job, stage, task, partition, attempt; /* Which task attempt. */
+    flow__err_t err;         /* Status, permanence, failing dataset, message. */
+    flow__metrics_t metrics; /* Counters of the attempt. */
+    const void *payload;     /* Sink payload (borrowed from the bytes decoded). */
+    uint64_t payload_len;    /* Its length. */
+} flow__task_result_t;
+
+/* ---- Encoding (driver side) ----------------------------------------------- */
+
+void flow__task_put_header(flow__wbuf_t *b, uint32_t job, uint32_t stage, uint32_t task,
+                           uint32_t partition, uint32_t attempt);
+void flow__task_put_sink(flow__wbuf_t *b, const flow__sinkspec_t *s);
+/* A node's own fields; its nchildren children follow, each put the same way. */
+void flow__task_put_node(flow__wbuf_t *b, const flow__opnode_t *n);
+/* Offsets of the header fields, to patch attempt numbers in place. */
+#define FLOW_TASK_OFF_ATTEMPT 24
+
+/* ---- Decoding (executor side) ---------------------------------------------
+ * Nodes and aligned copies of arguments are allocated from arena; splits are
+ * borrowed from the task bytes, which must outlive the descriptor. */
+int flow__task_decode(const void *bytes, size_t len, flow__arena_t *arena,
+                      flow__task_desc_t *out, flow__err_t *err);
+
+void flow__result_encode(flow__wbuf_t *b, const flow__task_result_t *r);
+int flow__result_decode(const void *bytes, size_t len, flow__task_result_t *out,
+                        flow__err_t *err);
+
+/* Name of an operator kind ("map", "filter", ...). */
+const char *flow__op_name(uint8_t kind);
+
+#endif

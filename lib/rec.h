@@ -1,0 +1,62 @@
+/* rec.h - the record and partition layout, and arenas
+ * A partition is stored as a block: records back to back, each 8-byte aligned,
+ * so that a UDF may read an int64 or a double in place. The same layout is
+ * what collect returns, what glom hands out, and what later issues cache,
+ * shuffle (then LZ4-compressed) and spill, so moving a partition is a memcpy
+ * or a compress, never a re-encoding.
+ *
+ *   one record (all fields little-endian, as the host):
+ *   +-----------+-----------+-----------------+-----------------+
+ *   | klen: u32 | vlen: u32 | key, pad to 8   | value, pad to 8 |
+ *   +-----------+-----------+-----------------+-----------------+
+ *   klen == FLOW_NOKEY (0xFFFFFFFF) marks an unkeyed record (no key bytes).
+ *
+ * Arenas hand out 8-aligned memory from large chunks and are reset as a whole,
+ * so that no record costs an allocation. */
+#ifndef FLOW_REC_H
+#define FLOW_REC_H
+
+#include "buf.h"
+#include "flow.h"
+
+#define FLOW_NOKEY 0xFFFFFFFFu
+#define FLOW_REC_MAX 0xFFFFFFF0u /* Largest key or value length. */
+
+static inline size_t flow__pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* Bytes that r takes in a block. */
+static inline size_t flow__rec_size(const flow_rec_t *r)
+{
+    return 8 + (r->key ? flow__pad8(r->klen) : 0) + flow__pad8(r->vlen);
+}
+
+/* Write r at dst (8-aligned, flow__rec_size(r) bytes); returns bytes written. */
+size_t flow__rec_write(void *dst, const flow_rec_t *r);
+/* Append r to a block being built in b (b->len stays a multiple of 8). */
+void flow__block_append(flow__wbuf_t *b, const flow_rec_t *r);
+/* Read the record at *pos of a block of len bytes: 1 with *out set and *pos
+ * advanced, 0 at the end, FLOW_EPROTO when the bytes are not a block. */
+int flow__block_next(const void *blk, size_t len, size_t *pos, flow_rec_t *out);
+/* Count the records of a block; -1 when malformed. */
+int64_t flow__block_count(const void *blk, size_t len);
+
+typedef struct flow__arena_chunk flow__arena_chunk_t;
+
+typedef struct flow__arena {
+    flow__arena_chunk_t *head; /* Chunk being filled; older chunks follow. */
+    size_t chunk_size;         /* Size of a regular chunk. */
+    size_t allocated;          /* Bytes of chunks held now. */
+    size_t peak;               /* Most bytes of chunks held at once. */
+} flow__arena_t;
+
+void flow__arena_init(flow__arena_t *a, size_t chunk_size);
+/* n bytes, 8-aligned; a request larger than a chunk gets a chunk of its own. */
+void *flow__arena_alloc(flow__arena_t *a, size_t n);
+/* Forget every allocation, keeping one regular chunk for reuse. */
+void flow__arena_reset(flow__arena_t *a);
+void flow__arena_free(flow__arena_t *a);
+
+/* Compare records bytewise: by key (unkeyed before keyed), then by value. */
+int flow__rec_cmp_bytes(const flow_rec_t *a, const flow_rec_t *b);
+
+#endif

@@ -1,0 +1,118 @@
+/* runner.c - decode, run and answer one task (see runner.h) */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mem.h"
+#include "runner.h"
+
+void flow__runner_init(flow__runner_t *r, flow__poll_fn *poll, void *poll_ud)
+{
+    flow__arena_init(&r->arena, 256 * 1024);
+    r->poll = poll;
+    r->poll_ud = poll_ud;
+}
+
+void flow__runner_free(flow__runner_t *r) { flow__arena_free(&r->arena); }
+
+void flow__task_init_local(flow_task_t *t, flow__err_t *err, flow__arena_t *scratch)
+{
+    memset(t, 0, sizeof *t);
+    t->err = err;
+    t->scratch = scratch;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int flow__task_execute(flow__runner_t *r, const void *task, size_t len, flow__wbuf_t *out)
+{
+    uint64_t t0 = now_ns();
+    flow__task_result_t res;
+    memset(&res, 0, sizeof res);
+    flow__err_clear(&res.err);
+    flow__arena_reset(&r->arena);
+
+    flow__task_desc_t desc;
+    memset(&desc, 0, sizeof desc);
+    flow_iter_t *root = NULL;
+    flow__wbuf_t payload;
+    flow__wbuf_init(&payload);
+    int rc = flow__task_decode(task, len, &r->arena, &desc, &res.err);
+    res.job = desc.job;
+    res.stage = desc.stage;
+    res.task = desc.task;
+    res.partition = desc.partition;
+    res.attempt = desc.attempt;
+    if (rc == FLOW_OK) {
+        flow_task_t t;
+        memset(&t, 0, sizeof t);
+        t.job = desc.job;
+        t.stage = desc.stage;
+        t.partition = desc.partition;
+        t.attempt = desc.attempt;
+        t.err = &res.err;
+        t.poll = r->poll;
+        t.poll_ud = r->poll_ud;
+        rc = flow__iter_build(&t, &r->arena, desc.root, &root);
+        if (rc == FLOW_OK)
+            rc = flow__sink_run(&t, &desc.sink, root, &payload, &res.metrics.records_out);
+    } else {
+        res.err.permanent = 1; /* A malformed task stays malformed. */
+    }
+    flow__iter_close(root, &res.metrics);
+    res.metrics.peak_mem = flow__iter_peak(root) + payload.cap + r->arena.peak;
+    if (rc < 0 && res.err.code == FLOW_OK)
+        flow__err_set(&res.err, rc, "%s", flow_strerror(rc));
+    if (res.err.code == FLOW_OK) {
+        res.payload = payload.data;
+        res.payload_len = payload.len;
+    }
+    res.metrics.bytes_out = res.payload_len;
+    res.metrics.wall_ns = now_ns() - t0;
+    flow__result_encode(out, &res);
+    flow__wbuf_free(&payload);
+    return res.err.code;
+}
+
+int flow_run_encoded_task(const void *task, size_t len, void **out, size_t *out_len)
+{
+    flow__runner_t r;
+    flow__runner_init(&r, NULL, NULL);
+    flow__wbuf_t b;
+    flow__wbuf_init(&b);
+    int rc = flow__task_execute(&r, task, len, &b);
+    flow__runner_free(&r);
+    *out = flow__wbuf_take(&b, out_len);
+    return rc;
+}
+
+/* ---- The task context API (flow.h) -------------------------------------------------- */
+
+int flow_task_partition(const flow_task_t *t) { return (int)t->partition; }
+
+int flow_task_attempt(const flow_task_t *t) { return (int)t->attempt; }
+
+int flow_task_fail(flow_task_t *t, int permanent, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->err->msg, sizeof t->err->msg, fmt, ap);
+    va_end(ap);
+    t->err->code = FLOW_ETASK;
+    t->err->permanent = permanent != 0;
+    t->err->dataset = t->dataset;
+    return -1;
+}
+
+void *flow_task_alloc(flow_task_t *t, size_t n)
+{
+    if (n > FLOW_REC_MAX)
+        return NULL;
+    return flow__arena_alloc(t->scratch, n);
+}
