@@ -485,6 +485,7 @@ int flow_dataset_encode_task(flow_dataset_t *ds, int partition, void **out, size
         flow__wbuf_free(&b);
         return rc;
     }
+    flow__seal(&b, 0);
     *out = flow__wbuf_take(&b, out_len);
     return FLOW_OK;
 }

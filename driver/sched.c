@@ -160,6 +160,7 @@ static int dispatch(job_t *j, int i, flow__exec_slot_t *x)
                           t->attempt);
     flow__task_put_sink(&b, j->sink);
     int rc = flow__ds_encode_partition(j->ds, t->partition, &b);
+    flow__seal(&b, 0);
     flow__msg_hdr_t h = {0};
     h.type = FLOW_MSG_TASK;
     h.executor = x->id;

@@ -1,12 +1,29 @@
 /* plan.c - encoding and decoding of task descriptors and results (see plan.h) */
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "mem.h"
 #include "plan.h"
 
 #define TASK_MAGIC "FLTK"
 #define RESULT_MAGIC "FLRS"
 #define MAX_DEPTH 20000
+
+void flow__seal(flow__wbuf_t *b, size_t start)
+{
+    flow__wbuf_u64(b, XXH3_64bits(b->data + start, b->len - start));
+}
+
+/* Check the trailing checksum of bytes; their length without it, or -1. */
+static long unseal(const void *bytes, size_t len)
+{
+    if (len < 8)
+        return -1;
+    flow__rbuf_t r;
+    flow__rbuf_init(&r, (const uint8_t *)bytes + len - 8, 8);
+    return flow__rbuf_u64(&r) == XXH3_64bits(bytes, len - 8) ? (long)(len - 8) : -1;
+}
 
 static const char *const op_names[FLOW_OP_MAX] = {
     [FLOW_OP_SOURCE] = "source",
@@ -173,8 +190,11 @@ static void decode_sink(flow__rbuf_t *r, flow__arena_t *a, flow__sinkspec_t *s)
 int flow__task_decode(const void *bytes, size_t len, flow__arena_t *arena,
                       flow__task_desc_t *out, flow__err_t *err)
 {
+    long body = unseal(bytes, len);
+    if (body < 0)
+        return flow__err_set(err, FLOW_EPROTO, "task: checksum mismatch (%zu bytes)", len);
     flow__rbuf_t r;
-    flow__rbuf_init(&r, bytes, len);
+    flow__rbuf_init(&r, bytes, (size_t)body);
     const void *magic = flow__rbuf_raw(&r, 4);
     if (!magic || memcmp(magic, TASK_MAGIC, 4) != 0)
         return flow__err_set(err, FLOW_EPROTO, "not a libflow task (bad magic)");
@@ -201,6 +221,7 @@ int flow__task_decode(const void *bytes, size_t len, flow__arena_t *arena,
 
 void flow__result_encode(flow__wbuf_t *b, const flow__task_result_t *r)
 {
+    size_t start = b->len;
     flow__wbuf_put(b, RESULT_MAGIC, 4);
     flow__wbuf_u32(b, FLOW_TASK_VERSION);
     flow__wbuf_u32(b, r->job);
@@ -218,13 +239,17 @@ void flow__result_encode(flow__wbuf_t *b, const flow__task_result_t *r)
     flow__wbuf_u64(b, r->payload_len);
     flow__wbuf_align(b, 8);
     flow__wbuf_put(b, r->payload, r->payload_len);
+    flow__seal(b, start);
 }
 
 int flow__result_decode(const void *bytes, size_t len, flow__task_result_t *out,
                         flow__err_t *err)
 {
+    long body = unseal(bytes, len);
+    if (body < 0)
+        return flow__err_set(err, FLOW_EPROTO, "task result: checksum mismatch");
     flow__rbuf_t r;
-    flow__rbuf_init(&r, bytes, len);
+    flow__rbuf_init(&r, bytes, (size_t)body);
     const void *magic = flow__rbuf_raw(&r, 4);
     if (!magic || memcmp(magic, RESULT_MAGIC, 4) != 0 ||
         flow__rbuf_u32(&r) != FLOW_TASK_VERSION)

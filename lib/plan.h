@@ -9,12 +9,13 @@
  * message, metrics and the sink's payload.
  *
  *   task   := "FLTK" | version: u32 | job | stage | task | partition | attempt
- *             (u32 each) | sink | node
+ *             (u32 each) | sink | node | checksum: u64 (XXH3-64 of the rest)
  *   node   := kind: u8 | dataset: u32 | partition: u32 | fields of the kind
  *             | nchildren: u32 | node * nchildren
  *   result := "FLRS" | version: u32 | job | stage | task | partition | attempt
  *             | code: i32 | permanent: u8 | dataset: u32 | message: str
- *             | metrics: 6 x u64 | payload: u64 length + bytes
+ *             | metrics: 6 x u64 | payload: u64 length, pad to 8, bytes
+ *             | checksum: u64
  * A SOURCE node's split is a u32 length, padding to 8, then the bytes, so that
  * records carried in it are 8-aligned when the task bytes are.
  * The decoder checks every length; malformed bytes are FLOW_EPROTO. */
@@ -123,8 +124,10 @@ void flow__task_put_header(flow__wbuf_t *b, uint32_t job, uint32_t stage, uint32
 void flow__task_put_sink(flow__wbuf_t *b, const flow__sinkspec_t *s);
 /* A node's own fields; its nchildren children follow, each put the same way. */
 void flow__task_put_node(flow__wbuf_t *b, const flow__opnode_t *n);
-/* Offsets of the header fields, to patch attempt numbers in place. */
-#define FLOW_TASK_OFF_ATTEMPT 24
+/* End a task (or result) that began at offset start of b with the XXH3-64
+ * checksum of its bytes, so that a corrupted task is refused rather than run
+ * (a flipped function offset would otherwise jump into the wrong code). */
+void flow__seal(flow__wbuf_t *b, size_t start);
 
 /* ---- Decoding (executor side) ---------------------------------------------
  * Nodes and aligned copies of arguments are allocated from arena; splits are
