@@ -11,6 +11,7 @@
 #include <jemalloc/jemalloc.h>
 #endif
 
+#include "flow.h"
 #include "mem.h"
 
 static void out_of_memory(size_t n)
