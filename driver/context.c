@@ -28,6 +28,7 @@ flow_context_t *flow_context_new(void)
     ctx->next_dataset = 1;
     ctx->next_job = 1;
     ctx->next_stage = 1;
+    ctx->next_shuffle = 1;
     return ctx;
 }
 
@@ -83,6 +84,7 @@ void flow_context_destroy(flow_context_t **ctx_p)
     if (!ctx)
         return;
     flow__ds_release_all(ctx);
+    flow__free(ctx->shuffles);
     flow__sched_stop(ctx);
     flow__conf_free(&ctx->conf);
     flow__free(ctx);

@@ -16,8 +16,8 @@
 
 /* ---- Nodes ------------------------------------------------------------------------------ */
 
-static flow_dataset_t *ds_new(flow_context_t *ctx, uint8_t kind, const char *name,
-                              flow_dataset_t *const *parents, int nparents)
+flow_dataset_t *flow__ds_new(flow_context_t *ctx, uint8_t kind, const char *name,
+                             flow_dataset_t *const *parents, int nparents)
 {
     flow_dataset_t *d = flow__calloc(1, sizeof *d);
     d->ctx = ctx;
@@ -41,9 +41,38 @@ static flow_dataset_t *ds_new(flow_context_t *ctx, uint8_t kind, const char *nam
     return d;
 }
 
+/* Forget a shuffle: its registry entry and every map output of it. */
+static void shuffle_free(flow_context_t *ctx, flow__shuffle_t *sh)
+{
+    for (int i = 0; i < ctx->nshuffles; i++)
+        if (ctx->shuffles[i] == sh) {
+            ctx->shuffles[i] = ctx->shuffles[--ctx->nshuffles];
+            break;
+        }
+    for (int e = 0; e < ctx->group.n; e++)
+        flow__bs_drop(ctx->group.stores[e], sh->id);
+    flow__free(sh->execs);
+    flow__free(sh);
+}
+
+/* Free the bytes a shuffled dataset owns in its specs. */
+static void specs_free(flow_dataset_t *d)
+{
+    flow__free((void *)d->part.arg);
+    flow__free((void *)d->part.bounds);
+    flow__free((void *)d->agg.arg);
+    flow__free((void *)d->agg.zero);
+    flow__free((void *)d->read.arg);
+}
+
 static void ds_free(flow_dataset_t *d)
 {
     flow_context_t *ctx = d->ctx;
+    for (int i = 0; d->shuffles && i < d->nparents; i++)
+        shuffle_free(ctx, d->shuffles[i]);
+    flow__free(d->shuffles);
+    if (d->kind == FLOW_DS_SHUFFLED)
+        specs_free(d);
     if (d->prev)
         d->prev->next = d->next;
     else
@@ -117,10 +146,12 @@ static int check_started(flow_context_t *ctx, const char *what)
 static flow_dataset_t *source_new(flow_context_t *ctx, uint8_t src_kind, const char *name,
                                   flow__split_t *splits, int n)
 {
-    flow_dataset_t *d = ds_new(ctx, FLOW_DS_SOURCE, name, NULL, 0);
+    flow_dataset_t *d = flow__ds_new(ctx, FLOW_DS_SOURCE, name, NULL, 0);
     d->src_kind = src_kind;
     d->splits = splits;
     d->nparts = n;
+    for (int i = 0; i < n; i++)
+        d->est_bytes += splits[i].bytes;
     return d;
 }
 
@@ -218,8 +249,8 @@ flow_dataset_t *flow_dataset_text_file(flow_context_t *ctx, const char *path,
 
 /* ---- Narrow transformations ---------------------------------------------------------------- */
 
-static flow_dataset_t *op_new(flow_dataset_t *parent, uint8_t op, const void *fn,
-                              const void *arg, size_t arg_len)
+flow_dataset_t *flow__ds_op(flow_dataset_t *parent, uint8_t op, const void *fn,
+                            const void *arg, size_t arg_len)
 {
     flow_context_t *ctx = parent->ctx;
     flow__fnref_t ref;
@@ -230,7 +261,8 @@ static flow_dataset_t *op_new(flow_dataset_t *parent, uint8_t op, const void *fn
                         flow__op_name(op), arg_len);
         return NULL;
     }
-    flow_dataset_t *d = ds_new(ctx, FLOW_DS_OP, flow__op_name(op), &parent, 1);
+    flow_dataset_t *d = flow__ds_new(ctx, FLOW_DS_OP, flow__op_name(op), &parent, 1);
+    d->est_bytes = parent->est_bytes;
     d->op = op;
     d->fn = ref;
     d->nparts = parent->nparts;
@@ -250,7 +282,7 @@ static flow_dataset_t *udf_op(flow_dataset_t *parent, uint8_t op, const void *fn
                         flow__op_name(op));
         return NULL;
     }
-    return op_new(parent, op, fn, arg, arg_len);
+    return flow__ds_op(parent, op, fn, arg, arg_len);
 }
 
 flow_dataset_t *flow_dataset_map(flow_dataset_t *ds, flow_map_fn *fn, const void *arg,
@@ -297,22 +329,22 @@ flow_dataset_t *flow_dataset_key_by(flow_dataset_t *ds, flow_map_fn *fn, const v
 
 flow_dataset_t *flow_dataset_keys(flow_dataset_t *ds)
 {
-    return op_new(ds, FLOW_OP_KEYS, NULL, NULL, 0);
+    return flow__ds_op(ds, FLOW_OP_KEYS, NULL, NULL, 0);
 }
 
 flow_dataset_t *flow_dataset_values(flow_dataset_t *ds)
 {
-    return op_new(ds, FLOW_OP_VALUES, NULL, NULL, 0);
+    return flow__ds_op(ds, FLOW_OP_VALUES, NULL, NULL, 0);
 }
 
 flow_dataset_t *flow_dataset_glom(flow_dataset_t *ds)
 {
-    return op_new(ds, FLOW_OP_GLOM, NULL, NULL, 0);
+    return flow__ds_op(ds, FLOW_OP_GLOM, NULL, NULL, 0);
 }
 
 flow_dataset_t *flow_dataset_zip_with_index(flow_dataset_t *ds)
 {
-    return op_new(ds, FLOW_OP_ZIP_INDEX, NULL, NULL, 0);
+    return flow__ds_op(ds, FLOW_OP_ZIP_INDEX, NULL, NULL, 0);
 }
 
 flow_dataset_t *flow_dataset_sample(flow_dataset_t *ds, int with_replacement,
@@ -324,7 +356,7 @@ flow_dataset_t *flow_dataset_sample(flow_dataset_t *ds, int with_replacement,
                         ">= 0 with it", fraction);
         return NULL;
     }
-    flow_dataset_t *d = op_new(ds, FLOW_OP_SAMPLE, NULL, NULL, 0);
+    flow_dataset_t *d = flow__ds_op(ds, FLOW_OP_SAMPLE, NULL, NULL, 0);
     d->with_replacement = with_replacement != 0;
     d->fraction = fraction;
     d->seed = seed;
@@ -349,8 +381,10 @@ flow_dataset_t *flow_dataset_union_all(flow_dataset_t *const *ds, int n)
         flow__ctx_error(ctx, FLOW_EINVAL, "union: %ld partitions", total);
         return NULL;
     }
-    flow_dataset_t *d = ds_new(ctx, FLOW_DS_UNION, "union", ds, n);
+    flow_dataset_t *d = flow__ds_new(ctx, FLOW_DS_UNION, "union", ds, n);
     d->nparts = (int)total;
+    for (int i = 0; i < n; i++)
+        d->est_bytes += ds[i]->est_bytes;
     return d;
 }
 
@@ -366,12 +400,42 @@ flow_dataset_t *flow_dataset_coalesce(flow_dataset_t *ds, int nparts)
         flow__ctx_error(ds->ctx, FLOW_EINVAL, "coalesce: %d partitions", nparts);
         return NULL;
     }
-    flow_dataset_t *d = ds_new(ds->ctx, FLOW_DS_COALESCE, "coalesce", &ds, 1);
+    flow_dataset_t *d = flow__ds_new(ds->ctx, FLOW_DS_COALESCE, "coalesce", &ds, 1);
     d->nparts = nparts < ds->nparts ? nparts : ds->nparts;
+    d->est_bytes = ds->est_bytes;
     return d;
 }
 
 /* ---- Resolution to tasks ------------------------------------------------------------------- */
+
+/* A reduce partition: a SHUFFLE_READ leaf naming where each map output lives. */
+static int encode_shuffle_read(flow_dataset_t *ds, int p, flow__wbuf_t *b)
+{
+    flow__opnode_t n;
+    memset(&n, 0, sizeof n);
+    n.kind = FLOW_OP_SHUFFLE_READ;
+    n.dataset = ds->id;
+    n.partition = (uint32_t)p;
+    flow__shufread_t rd = ds->read;
+    flow__shuf_input_t in[64];
+    flow__shuf_input_t *inputs = ds->nparents <= 64
+                                     ? in
+                                     : flow__malloc(sizeof *inputs * (size_t)ds->nparents);
+    for (int i = 0; i < ds->nparents; i++) {
+        inputs[i].shuffle = ds->shuffles[i]->id;
+        inputs[i].nmaps = (uint32_t)ds->shuffles[i]->nmaps;
+        inputs[i].execs = ds->shuffles[i]->execs;
+    }
+    rd.reduce = (uint32_t)p;
+    rd.ninputs = (uint32_t)ds->nparents;
+    rd.inputs = inputs;
+    rd.agg = ds->agg;
+    n.read = &rd;
+    flow__task_put_node(b, &n);
+    if (inputs != in)
+        flow__free(inputs);
+    return FLOW_OK;
+}
 
 int flow__ds_encode_partition(flow_dataset_t *ds, int p, flow__wbuf_t *b)
 {
@@ -406,6 +470,17 @@ int flow__ds_encode_partition(flow_dataset_t *ds, int p, flow__wbuf_t *b)
                 return rc;
         }
         return FLOW_OK;
+    }
+    case FLOW_DS_SHUFFLED:
+        return encode_shuffle_read(ds, p, b);
+    case FLOW_DS_CARTESIAN: {
+        int nb = ds->parents[1]->nparts, rc;
+        n.kind = FLOW_OP_CARTESIAN;
+        n.nchildren = 2;
+        flow__task_put_node(b, &n);
+        if ((rc = flow__ds_encode_partition(ds->parents[0], p / nb, b)) < 0)
+            return rc;
+        return flow__ds_encode_partition(ds->parents[1], p % nb, b);
     }
     default:
         n.kind = ds->op;

@@ -23,7 +23,20 @@ enum flow__ds_kind {
     FLOW_DS_OP,         /* One narrow operator (op) over one parent. */
     FLOW_DS_UNION,      /* Partitions of every parent, in order. */
     FLOW_DS_COALESCE,   /* Contiguous runs of the parent's partitions. */
+    FLOW_DS_SHUFFLED,   /* Reduce side of a shuffle of each parent. */
+    FLOW_DS_CARTESIAN,  /* Pairs of the partitions of two parents. */
 };
+
+/* A shuffle: the map side (a dataset and the partitioner and combiner its
+ * map tasks use) and where each map task's output lives. */
+typedef struct flow__shuffle {
+    uint32_t id;                /* Shuffle id, unique in the context. */
+    flow_dataset_t *map_ds;     /* Map side (the parent of the shuffled dataset). */
+    flow_dataset_t *red_ds;     /* The shuffled dataset (partitioner, combiner). */
+    int nmaps;                  /* Its partitions. */
+    uint32_t *execs;            /* Executor holding each map output; 0: missing. */
+    int missing;                /* Map outputs missing. */
+} flow__shuffle_t;
 
 struct flow_dataset {
     flow_context_t *ctx;        /* Owning context. */
@@ -45,6 +58,12 @@ struct flow_dataset {
     double fraction;            /* SAMPLE: fraction. */
     uint64_t seed;              /* SAMPLE: seed. */
     uint64_t *starts;           /* ZIP_INDEX: first index of each partition (lazy). */
+    flow__shuffle_t **shuffles; /* SHUFFLED: one shuffle per parent. */
+    flow__partspec_t part;      /* SHUFFLED: partitioner (owned copies of bytes). */
+    flow__aggspec_t agg;        /* SHUFFLED: combiner, or kind NONE. */
+    int map_combine;            /* SHUFFLED: map tasks combine too. */
+    flow__shufread_t read;      /* SHUFFLED: reduce side (mode, fn, arg). */
+    uint64_t est_bytes;         /* Estimated size (sources: exact; else inherited). */
     flow_dataset_t *prev, *next; /* The context's list of live datasets. */
 };
 
@@ -71,11 +90,15 @@ struct flow_context {
     flow__wire_rx_t rx;        /* Reassembly state of the router. */
     flow__exec_slot_t *execs;  /* Executors. */
     int nexecs;                /* Number of executors. */
+    flow__exec_group_t group;  /* Their block stores (local modes share a process). */
     uint32_t next_dataset;     /* Next dataset id. */
     uint32_t next_job;         /* Next job id. */
     uint32_t next_stage;       /* Next stage id. */
     flow_dataset_t *datasets;  /* Live datasets. */
     flow_stats_t stats;        /* Counters. */
+    uint32_t next_shuffle;     /* Next shuffle id. */
+    flow__shuffle_t **shuffles; /* Live shuffles. */
+    int nshuffles;             /* Their number. */
     char value_buf[256];       /* flow_context_get's answer. */
 };
 
@@ -84,6 +107,12 @@ int flow__ctx_error(flow_context_t *ctx, int code, const char *fmt, ...) FLOW_PR
 
 /* ---- Datasets (dataset.c) -------------------------------------------------------- */
 
+/* A new node with the given parents (referenced), owned by the caller's handle. */
+flow_dataset_t *flow__ds_new(flow_context_t *ctx, uint8_t kind, const char *name,
+                             flow_dataset_t *const *parents, int nparents);
+/* A narrow operator over parent (fn may be NULL, or one of libflow's own). */
+flow_dataset_t *flow__ds_op(flow_dataset_t *parent, uint8_t op, const void *fn,
+                            const void *arg, size_t arg_len);
 /* Append the operator tree computing partition p of ds to b. */
 int flow__ds_encode_partition(flow_dataset_t *ds, int p, flow__wbuf_t *b);
 /* Run the counting jobs that zip_with_index datasets in ds's lineage need. */
@@ -99,6 +128,12 @@ void flow__ds_release_all(flow_context_t *ctx);
  * of the job's partition list. A negative return fails the job. */
 typedef int flow__merge_fn(void *ud, int i, int partition, const void *payload,
                            size_t len);
+
+/* A map stage's task succeeded on executor exec: record its output. */
+void flow__shuffle_done(flow__shuffle_t *sh, int map, uint32_t exec);
+/* The map output of (shuffle, map) is lost or corrupt. */
+void flow__shuffle_lost(flow_context_t *ctx, uint32_t shuffle, int map);
+flow__shuffle_t *flow__shuffle_find(flow_context_t *ctx, uint32_t id);
 
 /* Run sink over the partitions listed (NULL: all of ds) and merge payloads. */
 int flow__job_run(flow_dataset_t *ds, const flow__sinkspec_t *sink, const int *parts,

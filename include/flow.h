@@ -184,6 +184,14 @@ typedef struct flow_stats {
     uint64_t tasks;         /* Task attempts launched. */
     uint64_t tasks_failed;  /* Task attempts that failed. */
     uint64_t tasks_retried; /* Task attempts launched as retries. */
+    uint64_t map_tasks;     /* Successful tasks of map (shuffle-writing) stages. */
+    uint64_t fetch_failures; /* Reduce tasks that found a map output missing or corrupt. */
+    uint64_t records_read;  /* Records read from sources. */
+    uint64_t bytes_read;    /* Bytes read from sources. */
+    uint64_t shuffle_bytes_written; /* Shuffle bytes written by map tasks. */
+    uint64_t shuffle_bytes_read;    /* Shuffle bytes read by reduce tasks. */
+    uint64_t spill_bytes;   /* Bytes spilled to disk by sorts, aggregations, shuffles. */
+    uint64_t peak_task_memory; /* Largest memory of one task's buffers. */
 } flow_stats_t;
 FLOW_EXPORT void flow_context_stats(const flow_context_t *ctx, flow_stats_t *out);
 
@@ -337,6 +345,150 @@ FLOW_EXPORT flow_dataset_t *flow_dataset_glom(flow_dataset_t *ds);
  * *out set, 0 at the end, FLOW_EPROTO when the bytes are not a block. */
 FLOW_EXPORT int flow_glom_next(const flow_rec_t *glommed, size_t *pos, flow_rec_t *out);
 
+/* ---- Wide transformations (shuffles) ----------------------------------------
+ * Each moves records between partitions by key: a map stage writes every
+ * record to the bucket of its key's reduce partition, a reduce stage reads its
+ * buckets from every map task. nparts 0 means the default parallelism. Keys
+ * compare bytewise and hash with XXH3 unless a function says otherwise. Data
+ * larger than executor.memory spills to disk and gives the same answer. */
+
+/* Which reduce partition (0 .. nparts-1) a key goes to; out-of-range answers
+ * fail the task. */
+typedef uint32_t flow_partitioner_fn(const void *key, size_t klen, uint32_t nparts,
+                                     const flow_buf_t *arg);
+
+/* Built-in combiners for the *_by_key calls: values are native int64 or
+ * double (8 bytes), or any bytes for COUNT (result: int64) and CONCAT. */
+typedef enum flow_combiner {
+    FLOW_SUM_I64 = 1,
+    FLOW_SUM_F64,
+    FLOW_MIN_I64,
+    FLOW_MAX_I64,
+    FLOW_MIN_F64,
+    FLOW_MAX_F64,
+    FLOW_COUNT,
+    FLOW_CONCAT,
+} flow_combiner_t;
+
+/* Per key in group_by_key and cogroup: the values of one input, read in order
+ * with flow_values_next (1, 0 at the end, negative on failure: return it) and
+ * from the start again after flow_values_rewind. They may come back from disk,
+ * so one hot key cannot exhaust memory. */
+typedef struct flow_values flow_values_t;
+FLOW_EXPORT int flow_values_next(flow_values_t *v, flow_rec_t *out);
+FLOW_EXPORT void flow_values_rewind(flow_values_t *v);
+/* Number of values (counted as they were gathered). */
+FLOW_EXPORT uint64_t flow_values_count(const flow_values_t *v);
+
+/* group_by_key: called once per key with its values; emits any records. */
+typedef int flow_group_fn(flow_task_t *t, const void *key, size_t klen, flow_values_t *vals,
+                          flow_emit_t *out, const flow_buf_t *arg);
+/* cogroup: called once per key present in any input, vals[i] the values of
+ * input i (possibly none). */
+typedef int flow_cogroup_fn(flow_task_t *t, const void *key, size_t klen,
+                            flow_values_t *const *vals, int ninputs, flow_emit_t *out,
+                            const flow_buf_t *arg);
+
+/* Records by the partitioner (NULL: hash of the key); keyed records only. */
+FLOW_EXPORT flow_dataset_t *flow_dataset_partition_by(flow_dataset_t *ds, int nparts,
+                                                      flow_partitioner_fn *fn,
+                                                      const void *arg, size_t arg_len);
+/* reduce_by_key: one record per key, its values combined with fn (which
+ * should be associative and commutative), combining on the map side first. */
+FLOW_EXPORT flow_dataset_t *flow_dataset_reduce_by_key(flow_dataset_t *ds, flow_reduce_fn *fn,
+                                                       const void *arg, size_t arg_len,
+                                                       int nparts);
+/* As reduce_by_key with a built-in combiner (no UDF). */
+FLOW_EXPORT flow_dataset_t *flow_dataset_combine_builtin(flow_dataset_t *ds,
+                                                         flow_combiner_t c, int nparts);
+/* fold_by_key: each key's values folded from zero (applied once per key per
+ * map partition, as Spark). */
+FLOW_EXPORT flow_dataset_t *flow_dataset_fold_by_key(flow_dataset_t *ds,
+                                                     const void *zero, size_t zero_len,
+                                                     flow_reduce_fn *fn, const void *arg,
+                                                     size_t arg_len, int nparts);
+/* aggregate_by_key: seq(acc, value) from zero on the map side, comb(acc, acc)
+ * across map outputs; both receive and produce value-only records. */
+FLOW_EXPORT flow_dataset_t *flow_dataset_aggregate_by_key(flow_dataset_t *ds,
+                                                          const void *zero, size_t zero_len,
+                                                          flow_reduce_fn *seq,
+                                                          flow_reduce_fn *comb,
+                                                          const void *arg, size_t arg_len,
+                                                          int nparts);
+/* combine_by_key: create(value) -> combiner (a map fn setting out->val),
+ * merge_value(combiner, value), merge_combiners(combiner, combiner). */
+FLOW_EXPORT flow_dataset_t *flow_dataset_combine_by_key(flow_dataset_t *ds,
+                                                        flow_map_fn *create,
+                                                        flow_reduce_fn *merge_value,
+                                                        flow_reduce_fn *merge_combiners,
+                                                        const void *arg, size_t arg_len,
+                                                        int nparts);
+FLOW_EXPORT flow_dataset_t *flow_dataset_group_by_key(flow_dataset_t *ds, flow_group_fn *fn,
+                                                      const void *arg, size_t arg_len,
+                                                      int nparts);
+FLOW_EXPORT flow_dataset_t *flow_dataset_cogroup(flow_dataset_t *const *ds, int n,
+                                                 flow_cogroup_fn *fn, const void *arg,
+                                                 size_t arg_len, int nparts);
+
+/* Joins of keyed datasets: one record per matching pair, keyed by the key,
+ * whose value is the pair of values encoded as by flow_pair_encode (a missing
+ * side of an outer join is absent, see flow_pair_decode). A join whose side is
+ * small (its estimated size below join.broadcast_threshold) or asked for with
+ * flow_dataset_broadcast_join is done without shuffling the other side. */
+FLOW_EXPORT flow_dataset_t *flow_dataset_join(flow_dataset_t *a, flow_dataset_t *b,
+                                              int nparts);
+FLOW_EXPORT flow_dataset_t *flow_dataset_left_outer_join(flow_dataset_t *a,
+                                                         flow_dataset_t *b, int nparts);
+FLOW_EXPORT flow_dataset_t *flow_dataset_right_outer_join(flow_dataset_t *a,
+                                                          flow_dataset_t *b, int nparts);
+FLOW_EXPORT flow_dataset_t *flow_dataset_full_outer_join(flow_dataset_t *a,
+                                                         flow_dataset_t *b, int nparts);
+/* Inner join of a with small, collecting small on the driver and shipping it
+ * to every task of a. */
+FLOW_EXPORT flow_dataset_t *flow_dataset_broadcast_join(flow_dataset_t *a,
+                                                        flow_dataset_t *small);
+/* The records of a whose key is not in b. */
+FLOW_EXPORT flow_dataset_t *flow_dataset_subtract_by_key(flow_dataset_t *a, flow_dataset_t *b,
+                                                         int nparts);
+/* Set operations on whole records (key and value). */
+FLOW_EXPORT flow_dataset_t *flow_dataset_distinct(flow_dataset_t *ds, int nparts);
+FLOW_EXPORT flow_dataset_t *flow_dataset_intersection(flow_dataset_t *a, flow_dataset_t *b,
+                                                      int nparts);
+FLOW_EXPORT flow_dataset_t *flow_dataset_subtract(flow_dataset_t *a, flow_dataset_t *b,
+                                                  int nparts);
+/* Sorted by key: range-partitioned on bounds sampled from the keys (so output
+ * partitions are balanced on skewed or sorted input) and sorted within each
+ * partition; partition i's keys all precede partition i+1's. cmp NULL:
+ * bytewise; it compares key-only records (rec.key, rec.klen). */
+FLOW_EXPORT flow_dataset_t *flow_dataset_sort_by_key(flow_dataset_t *ds, int ascending,
+                                                     flow_cmp_fn *cmp, const void *arg,
+                                                     size_t arg_len, int nparts);
+/* Sorted by the key fn computes (key_by + sort_by_key + values). */
+FLOW_EXPORT flow_dataset_t *flow_dataset_sort_by(flow_dataset_t *ds, flow_map_fn *key_fn,
+                                                 int ascending, const void *arg,
+                                                 size_t arg_len, int nparts);
+/* nparts partitions of about equal size (a shuffle). */
+FLOW_EXPORT flow_dataset_t *flow_dataset_repartition(flow_dataset_t *ds, int nparts);
+/* Partition by fn (NULL: hash) and sort each partition by key (cmp NULL: bytewise). */
+FLOW_EXPORT flow_dataset_t *flow_dataset_repartition_and_sort(flow_dataset_t *ds, int nparts,
+                                                              flow_partitioner_fn *fn,
+                                                              flow_cmp_fn *cmp,
+                                                              const void *arg,
+                                                              size_t arg_len);
+/* Every pair (a record, b record): value = flow_pair_encode(a value, b value). */
+FLOW_EXPORT flow_dataset_t *flow_dataset_cartesian(flow_dataset_t *a, flow_dataset_t *b);
+
+/* The pair encoding of join values: | alen: u32 | blen: u32 | a, pad to 8 | b |
+ * with a length of 0xFFFFFFFF marking a missing side. Both values come back
+ * 8-aligned when the record is stored by the engine. */
+#define FLOW_PAIR_MISSING 0xFFFFFFFFu
+FLOW_EXPORT size_t flow_pair_size(size_t alen, size_t blen);
+/* Write the pair into out (flow_pair_size bytes); a NULL side is missing. */
+FLOW_EXPORT void flow_pair_encode(void *out, const void *a, size_t alen, const void *b,
+                                  size_t blen);
+/* Split a pair value; a missing side gives NULL. FLOW_EPROTO when malformed. */
+FLOW_EXPORT int flow_pair_decode(const void *val, size_t vlen, flow_buf_t *a, flow_buf_t *b);
+
 /* ---- Actions -----------------------------------------------------------
  * Each runs a job and returns FLOW_OK or a negative status; on failure
  * flow_last_error names the dataset, the stage, the partition and the cause. */
@@ -371,6 +523,9 @@ FLOW_EXPORT int flow_dataset_take_ordered(flow_dataset_t *ds, size_t n, flow_cmp
                                           flow_result_t **out);
 FLOW_EXPORT int flow_dataset_top(flow_dataset_t *ds, size_t n, flow_cmp_fn *cmp,
                                  const void *arg, size_t arg_len, flow_result_t **out);
+
+/* Records per key, as (key, native int64 count) records in *out. */
+FLOW_EXPORT int flow_dataset_count_by_key(flow_dataset_t *ds, flow_result_t **out);
 
 /* Summary of a dataset of doubles (each value 8 bytes, native). stdev is the
  * population standard deviation, as Spark's StatCounter.stdev. */

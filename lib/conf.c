@@ -191,6 +191,56 @@ static int parse_log_level(const char *s, flow__settings_t *out)
     return -1;
 }
 
+static int parse_executor_memory(const char *s, flow__settings_t *out)
+{
+    uint64_t v;
+
+    if (flow__parse_size(s, &v) < 0 || v < (1u << 20))
+        return -1;
+    out->executor_memory = v;
+    return 0;
+}
+
+static int parse_local_dir(const char *s, flow__settings_t *out)
+{
+    if (strlen(s) >= sizeof out->local_dir)
+        return -1;
+    snprintf(out->local_dir, sizeof out->local_dir, "%s", s);
+    return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0) {
+        *out = 1;
+        return 0;
+    }
+    if (strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0) {
+        *out = 0;
+        return 0;
+    }
+    return -1;
+}
+
+static int parse_shuffle_compress(const char *s, flow__settings_t *out)
+{
+    return parse_bool(s, &out->shuffle_compress);
+}
+
+static int parse_broadcast_threshold(const char *s, flow__settings_t *out)
+{
+    uint64_t v;
+
+    if (strcmp(s, "0") == 0) {
+        out->broadcast_threshold = 0;
+        return 0;
+    }
+    if (flow__parse_size(s, &v) < 0)
+        return -1;
+    out->broadcast_threshold = v;
+    return 0;
+}
+
 /* ---- Keys ---------------------------------------------------------------- */
 
 static const conf_key_t keys[] = {
@@ -214,6 +264,18 @@ static const conf_key_t keys[] = {
      "expected an integer >= 1", "Tasks sent ahead to each executor slot."},
     {"log.level", "warn", parse_log_level, "expected error, warn, info or debug",
      "Least severe level of the log lines that are kept."},
+    {"executor.memory", "512m", parse_executor_memory,
+     "expected a size >= 1m in bytes, or with a k, m or g suffix",
+     "Memory budget of one executor for shuffle buffers, aggregation, sorting "
+     "and shuffle outputs held in memory; past it, data spills to local.dir."},
+    {"local.dir", "/tmp", parse_local_dir, "expected a path of at most 255 bytes",
+     "Directory for spill files and shuffle outputs on disk."},
+    {"shuffle.compress", "false", parse_shuffle_compress, "expected true or false",
+     "Compress shuffle blocks that stay in memory (those on disk always are)."},
+    {"join.broadcast_threshold", "10m", parse_broadcast_threshold,
+     "expected a size in bytes, or with a k, m or g suffix (0 disables)",
+     "Joins whose smaller side is estimated below this size broadcast it "
+     "instead of shuffling both sides."},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -13,6 +13,10 @@
  *   wire.chunk_size        size >= 4k                        default 1m
  *   executor.tasks_in_flight  int >= 1                       default 2
  *   log.level              error | warn | info | debug       default warn
+ *   executor.memory        size >= 1m                        default 512m
+ *   local.dir              path                              default /tmp
+ *   shuffle.compress       true | false                      default false
+ *   join.broadcast_threshold  size, or 0 to disable          default 10m
  * Call order: conf_init -> (conf_set | conf_load_file)* -> conf_resolve ->
  *             conf_free. */
 #ifndef FLOW_CONF_H
@@ -35,6 +39,10 @@ typedef struct flow__settings {
     uint64_t chunk_size;     /* Largest wire message payload in bytes. */
     int tasks_in_flight;     /* Tasks sent ahead to each executor slot. */
     int log_level;           /* FLOW_LOG_*. */
+    uint64_t executor_memory; /* Memory budget of one executor in bytes. */
+    char local_dir[256];     /* Spill and shuffle directory. */
+    int shuffle_compress;    /* Compress in-memory shuffle blocks. */
+    uint64_t broadcast_threshold; /* Broadcast join below this size; 0: never. */
 } flow__settings_t;
 
 typedef struct flow__conf_entry {

@@ -7,7 +7,6 @@
 
 #include "executor.h"
 #include "mem.h"
-#include "runner.h"
 #include "wire.h"
 
 #define CANCEL_MEMORY 16
@@ -154,7 +153,7 @@ int flow__executor_run(const flow__executor_cfg_t *cfg)
     e.cfg = cfg;
     flow__wire_rx_init(&e.rx, 0);
     flow__runner_t runner;
-    flow__runner_init(&runner, poll_cancel, &e);
+    flow__runner_init(&runner, poll_cancel, &e, &cfg->env);
     int rc = connect_and_register(&e);
     while (rc >= 0 && !e.stopping) {
         if (!e.head) {

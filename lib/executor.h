@@ -14,14 +14,14 @@
 #ifndef FLOW_EXECUTOR_H
 #define FLOW_EXECUTOR_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "runner.h"
 
 typedef struct flow__executor_cfg {
     void *zctx;          /* ZeroMQ context to make the socket in. */
     char endpoint[128];  /* The driver's scheduler endpoint. */
     uint32_t id;         /* Executor id (1, 2, ...). */
     size_t chunk_size;   /* Largest message payload. */
+    flow__exec_env_t env; /* Block store, peers and memory limits for tasks. */
 } flow__executor_cfg_t;
 
 /* Run the executor loop until STOP or a transport failure; returns 0 or a

@@ -11,12 +11,15 @@
  * of splitmix64 started at seed ^ (0x9E3779B97F4A7C15 * (p + 1)); without
  * replacement a record is kept when the next uniform double in [0, 1) is
  * below the fraction, with replacement it is repeated k times, k drawn from
- * Poisson(fraction) by Knuth's product of uniforms. */
+ * Poisson(fraction) by Knuth's product of uniforms, in steps of a mean of at
+ * most 500 (exp(-mean) underflows past ~745; a sum of Poisson draws is
+ * Poisson of the summed means). */
 #include <math.h>
 #include <string.h>
 
 #include "mem.h"
-#include "runner.h"
+#include "aggtable.h"
+#include "shuffle.h"
 
 struct flow_iter {
     int (*next)(flow_iter_t *it, flow_rec_t *out); /* The operator. */
@@ -39,11 +42,16 @@ struct flow_iter {
     int64_t index;                  /* ZIP_INDEX: index of the next record. */
     int64_t index_out;              /* ZIP_INDEX: value handed out. */
     uint64_t peak;                  /* Largest buffer capacity seen. */
-};
-
-struct flow_emit {
-    flow__wbuf_t *buf;      /* Block receiving the records. */
-    const flow_rec_t *key;  /* flat_map_values: the key every record gets. */
+    flow__shuf_reader_t *shuf;      /* SHUFFLE_READ: the reader. */
+    flow_rec_t left;                /* CARTESIAN: the current record of child 0. */
+    int has_left;                   /* CARTESIAN: left is set. */
+    size_t rpos;                    /* CARTESIAN: next record of child 1 (in buf). */
+    flow__wbuf_t side;              /* CARTESIAN: child 1's records (a block). */
+    flow_rec_t *small;              /* BCAST_JOIN: the small side's records. */
+    uint32_t *chain;                /* BCAST_JOIN: next record of the same key. */
+    uint32_t *heads;                /* BCAST_JOIN: hash slot -> first record + 1. */
+    uint64_t *hashes;               /* BCAST_JOIN: hash of each slot's key. */
+    size_t nsmall, hcap;            /* BCAST_JOIN: records, slots. */
 };
 
 int flow_iter_next(flow_iter_t *it, flow_rec_t *out) { return it->next(it, out); }
@@ -248,7 +256,7 @@ static uint64_t xoshiro_next(uint64_t *s)
 
 static double uniform(uint64_t *s) { return (double)(xoshiro_next(s) >> 11) * 0x1.0p-53; }
 
-static uint32_t poisson(uint64_t *s, double lambda)
+static uint32_t poisson_knuth(uint64_t *s, double lambda)
 {
     double limit = exp(-lambda), p = 1.0;
     uint32_t k = 0;
@@ -257,6 +265,14 @@ static uint32_t poisson(uint64_t *s, double lambda)
         p *= uniform(s);
     } while (p > limit && k < 100000);
     return k - 1;
+}
+
+static uint32_t poisson(uint64_t *s, double lambda)
+{
+    uint32_t k = 0;
+    for (; lambda > 500; lambda -= 500)
+        k += poisson_knuth(s, 500);
+    return k + poisson_knuth(s, lambda);
 }
 
 static int next_sample(flow_iter_t *it, flow_rec_t *out)
@@ -331,6 +347,125 @@ static int next_glom(flow_iter_t *it, flow_rec_t *out)
     return 1;
 }
 
+/* ---- Shuffle reads, cartesian products, broadcast joins ---------------------------- */
+
+static int next_shuffle(flow_iter_t *it, flow_rec_t *out)
+{
+    return flow__shuf_reader_next(it->shuf, out);
+}
+
+/* Pair value of a and b in scratch memory (reset per output record). */
+static int pair_out(flow_iter_t *it, const void *key, size_t klen, const flow_rec_t *a,
+                    const flow_rec_t *b, flow_rec_t *out)
+{
+    size_t n = flow_pair_size(a->vlen, b->vlen);
+    void *p = flow__arena_alloc(&it->scratch, n);
+    flow_pair_encode(p, a->val, a->vlen, b->val, b->vlen);
+    *out = key ? flow_rec_kv(key, klen, p, n) : flow_rec(p, n);
+    return 1;
+}
+
+static int next_cartesian(flow_iter_t *it, flow_rec_t *out)
+{
+    int rc;
+    if (!it->filled) {
+        it->filled = 1;
+        flow_rec_t r;
+        while ((rc = it->children[1]->next(it->children[1], &r)) == 1)
+            flow__block_append(&it->side, &r);
+        if (rc < 0)
+            return rc;
+    }
+    flow__arena_reset(&it->scratch);
+    for (;;) {
+        if (it->has_left) {
+            flow_rec_t b;
+            if ((rc = flow__block_next(it->side.data, it->side.len, &it->rpos, &b)) == 1)
+                return pair_out(it, NULL, 0, &it->left, &b, out);
+        }
+        if ((rc = it->children[0]->next(it->children[0], &it->left)) <= 0)
+            return rc;
+        it->has_left = 1;
+        it->rpos = 0;
+        if (flow__task_cancelled(it->t))
+            return FLOW_ECANCELED;
+    }
+}
+
+/* Index the small side of a broadcast join: chained hashing over its records. */
+static int bcast_build(flow_iter_t *it)
+{
+    int64_t n = flow__block_count(it->arg.data, it->arg.len);
+    if (n < 0)
+        return flow__err_set(it->t->err, FLOW_EPROTO, "broadcast join: malformed side");
+    it->nsmall = (size_t)n;
+    it->small = flow__malloc(sizeof *it->small * (it->nsmall + 1));
+    it->chain = flow__malloc(sizeof *it->chain * (it->nsmall + 1));
+    for (it->hcap = 16; it->hcap < it->nsmall * 2; it->hcap *= 2)
+        ;
+    it->heads = flow__calloc(it->hcap, sizeof *it->heads);
+    it->hashes = flow__calloc(it->hcap, sizeof *it->hashes);
+    size_t pos = 0;
+    for (size_t i = 0; i < it->nsmall; i++) {
+        flow_rec_t *r = &it->small[i];
+        flow__block_next(it->arg.data, it->arg.len, &pos, r);
+        if (!r->key)
+            return fail_data(it, "%s: a record without a key in the small side (%u)",
+                             "broadcast_join");
+        uint64_t h = flow__agg_hash(r->key, r->klen);
+        size_t j = h & (it->hcap - 1);
+        /* Probe for this key's slot (same hash and key) or an empty one. */
+        while (it->heads[j]) {
+            flow_rec_t *o = &it->small[it->heads[j] - 1];
+            if (it->hashes[j] == h && o->klen == r->klen && !memcmp(o->key, r->key, r->klen))
+                break;
+            j = (j + 1) & (it->hcap - 1);
+        }
+        it->chain[i] = it->heads[j];
+        it->heads[j] = (uint32_t)i + 1;
+        it->hashes[j] = h;
+    }
+    return FLOW_OK;
+}
+
+static int next_bcast_join(flow_iter_t *it, flow_rec_t *out)
+{
+    if (!it->filled) {
+        it->filled = 1;
+        int rc = bcast_build(it);
+        if (rc < 0)
+            return rc;
+    }
+    for (;;) {
+        int rc = next_buffered(it, out);
+        if (rc != 0)
+            return rc;
+        buffer_reset(it);
+        flow_rec_t in;
+        if ((rc = it->children[0]->next(it->children[0], &in)) <= 0)
+            return rc;
+        if (!in.key)
+            return fail_data(it, "%s: a record without a key (partition %u)",
+                             "broadcast_join");
+        uint64_t h = flow__agg_hash(in.key, in.klen);
+        size_t j = h & (it->hcap - 1);
+        for (; it->heads[j]; j = (j + 1) & (it->hcap - 1)) {
+            flow_rec_t *o = &it->small[it->heads[j] - 1];
+            if (it->hashes[j] != h || o->klen != in.klen || memcmp(o->key, in.key, in.klen))
+                continue;
+            for (uint32_t k = it->heads[j]; k; k = it->chain[k - 1]) {
+                flow_rec_t pr;
+                flow__arena_reset(&it->scratch);
+                pair_out(it, in.key, in.klen, &in, &it->small[k - 1], &pr);
+                flow__block_append(&it->buf, &pr);
+            }
+            break;
+        }
+        if (flow__task_cancelled(it->t))
+            return FLOW_ECANCELED;
+    }
+}
+
 /* ---- Building and closing ------------------------------------------------------- */
 
 static int (*const op_next[FLOW_OP_MAX])(flow_iter_t *, flow_rec_t *) = {
@@ -348,6 +483,9 @@ static int (*const op_next[FLOW_OP_MAX])(flow_iter_t *, flow_rec_t *) = {
     [FLOW_OP_ZIP_INDEX] = next_zip_index,
     [FLOW_OP_GLOM] = next_glom,
     [FLOW_OP_CONCAT] = next_concat,
+    [FLOW_OP_SHUFFLE_READ] = next_shuffle,
+    [FLOW_OP_CARTESIAN] = next_cartesian,
+    [FLOW_OP_BCAST_JOIN] = next_bcast_join,
 };
 
 static int open_source(flow_iter_t *it)
@@ -382,8 +520,19 @@ int flow__iter_build(flow_task_t *t, flow__arena_t *arena, const flow__opnode_t 
         if (rc < 0)
             return rc;
     }
+    flow__wbuf_init(&it->side);
     if (node->kind == FLOW_OP_SOURCE)
         return open_source(it);
+    if (node->kind == FLOW_OP_SHUFFLE_READ) {
+        int rc = flow__shuf_reader_open(t, node, &it->shuf);
+        if (rc < 0 && !t->err->dataset)
+            t->err->dataset = node->dataset;
+        return rc;
+    }
+    if (node->kind == FLOW_OP_BCAST_JOIN) {
+        it->arg.data = node->arg;
+        it->arg.len = node->arg_len;
+    }
     if (node->fn.idlen) {
         if (!(it->fn = flow__fnref_resolve(&node->fn, t->err))) {
             t->err->dataset = node->dataset;
@@ -421,9 +570,20 @@ void flow__iter_close(flow_iter_t *it, flow__metrics_t *m)
         it->src->close(it->reader);
         it->reader = NULL;
     }
+    if (it->shuf)
+        flow__shuf_reader_close(it->shuf, m);
+    it->shuf = NULL;
     buffer_reset(it);
     flow__wbuf_free(&it->buf);
+    flow__wbuf_free(&it->side);
     flow__arena_free(&it->scratch);
+    flow__free(it->small);
+    flow__free(it->chain);
+    flow__free(it->heads);
+    flow__free(it->hashes);
+    it->small = NULL;
+    it->chain = it->heads = NULL;
+    it->hashes = NULL;
 }
 
 uint64_t flow__iter_peak(const flow_iter_t *it)

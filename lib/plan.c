@@ -40,6 +40,9 @@ static const char *const op_names[FLOW_OP_MAX] = {
     [FLOW_OP_ZIP_INDEX] = "zip_with_index",
     [FLOW_OP_GLOM] = "glom",
     [FLOW_OP_CONCAT] = "coalesce",
+    [FLOW_OP_SHUFFLE_READ] = "shuffle",
+    [FLOW_OP_CARTESIAN] = "cartesian",
+    [FLOW_OP_BCAST_JOIN] = "broadcast_join",
 };
 
 const char *flow__op_name(uint8_t kind)
@@ -52,7 +55,7 @@ static int op_has_fn(uint8_t kind)
     switch (kind) {
     case FLOW_OP_MAP: case FLOW_OP_FLAT_MAP: case FLOW_OP_FILTER:
     case FLOW_OP_MAP_PARTITIONS: case FLOW_OP_MAP_VALUES:
-    case FLOW_OP_FLAT_MAP_VALUES: case FLOW_OP_KEY_BY:
+    case FLOW_OP_FLAT_MAP_VALUES: case FLOW_OP_KEY_BY: case FLOW_OP_BCAST_JOIN:
         return 1;
     default:
         return 0;
@@ -71,6 +74,46 @@ void flow__task_put_header(flow__wbuf_t *b, uint32_t job, uint32_t stage, uint32
     flow__wbuf_u32(b, attempt); /* At FLOW_TASK_OFF_ATTEMPT. */
 }
 
+static void put_part(flow__wbuf_t *b, const flow__partspec_t *p)
+{
+    flow__wbuf_u8(b, p->kind);
+    flow__wbuf_u32(b, p->nparts);
+    flow__fnref_encode(b, &p->fn);
+    flow__wbuf_bytes(b, p->arg, p->arg_len);
+    flow__wbuf_bytes(b, p->bounds, p->bounds_len);
+    flow__wbuf_u8(b, p->descending);
+}
+
+static void put_agg(flow__wbuf_t *b, const flow__aggspec_t *a)
+{
+    flow__wbuf_u8(b, a->kind);
+    flow__wbuf_u8(b, a->builtin);
+    flow__fnref_encode(b, &a->create);
+    flow__fnref_encode(b, &a->merge_value);
+    flow__fnref_encode(b, &a->merge_combiners);
+    flow__wbuf_bytes(b, a->arg, a->arg_len);
+    flow__wbuf_bytes(b, a->zero, a->zero_len);
+    flow__wbuf_u8(b, a->has_zero);
+}
+
+static void put_read(flow__wbuf_t *b, const flow__shufread_t *r)
+{
+    flow__wbuf_u8(b, r->mode);
+    flow__wbuf_u32(b, r->reduce);
+    flow__wbuf_u32(b, r->ninputs);
+    for (uint32_t i = 0; i < r->ninputs; i++) {
+        flow__wbuf_u32(b, r->inputs[i].shuffle);
+        flow__wbuf_u32(b, r->inputs[i].nmaps);
+        for (uint32_t m = 0; m < r->inputs[i].nmaps; m++)
+            flow__wbuf_u32(b, r->inputs[i].execs[m]);
+    }
+    put_agg(b, &r->agg);
+    flow__fnref_encode(b, &r->fn);
+    flow__wbuf_bytes(b, r->arg, r->arg_len);
+    flow__wbuf_u8(b, r->descending);
+    flow__wbuf_u8(b, r->cogroup);
+}
+
 void flow__task_put_sink(flow__wbuf_t *b, const flow__sinkspec_t *s)
 {
     flow__wbuf_u8(b, s->kind);
@@ -80,6 +123,9 @@ void flow__task_put_sink(flow__wbuf_t *b, const flow__sinkspec_t *s)
     flow__wbuf_u64(b, s->n);
     flow__wbuf_u8(b, s->descending);
     flow__wbuf_str(b, s->path ? s->path : "");
+    flow__wbuf_u32(b, s->shuffle);
+    put_part(b, &s->part);
+    put_agg(b, &s->agg);
 }
 
 void flow__task_put_node(flow__wbuf_t *b, const flow__opnode_t *n)
@@ -101,6 +147,8 @@ void flow__task_put_node(flow__wbuf_t *b, const flow__opnode_t *n)
         flow__wbuf_u64(b, n->seed);
     } else if (n->kind == FLOW_OP_ZIP_INDEX) {
         flow__wbuf_u64(b, n->start_index);
+    } else if (n->kind == FLOW_OP_SHUFFLE_READ) {
+        put_read(b, n->read);
     }
     flow__wbuf_u32(b, n->nchildren);
 }
@@ -112,6 +160,68 @@ static const void *aligned_copy(flow__arena_t *a, const void *p, size_t n)
     if (n)
         memcpy(d, p, n);
     return d;
+}
+
+static const void *get_bytes(flow__rbuf_t *r, flow__arena_t *a, size_t *len)
+{
+    const void *p = flow__rbuf_bytes(r, len);
+    return aligned_copy(a, p, *len);
+}
+
+static void get_part(flow__rbuf_t *r, flow__arena_t *a, flow__partspec_t *p)
+{
+    p->kind = flow__rbuf_u8(r);
+    p->nparts = flow__rbuf_u32(r);
+    flow__fnref_decode(r, &p->fn);
+    p->arg = get_bytes(r, a, &p->arg_len);
+    p->bounds = get_bytes(r, a, &p->bounds_len);
+    p->descending = flow__rbuf_u8(r);
+}
+
+static void get_agg(flow__rbuf_t *r, flow__arena_t *a, flow__aggspec_t *g)
+{
+    g->kind = flow__rbuf_u8(r);
+    g->builtin = flow__rbuf_u8(r);
+    flow__fnref_decode(r, &g->create);
+    flow__fnref_decode(r, &g->merge_value);
+    flow__fnref_decode(r, &g->merge_combiners);
+    g->arg = get_bytes(r, a, &g->arg_len);
+    g->zero = get_bytes(r, a, &g->zero_len);
+    g->has_zero = flow__rbuf_u8(r);
+}
+
+static flow__shufread_t *get_read(flow__rbuf_t *r, flow__arena_t *a)
+{
+    flow__shufread_t *sr = flow__arena_alloc(a, sizeof *sr);
+    memset(sr, 0, sizeof *sr);
+    sr->mode = flow__rbuf_u8(r);
+    sr->reduce = flow__rbuf_u32(r);
+    sr->ninputs = flow__rbuf_u32(r);
+    if (sr->ninputs > flow__rbuf_left(r) / 8) {
+        r->failed = 1;
+        return sr;
+    }
+    sr->inputs = flow__arena_alloc(a, sizeof *sr->inputs * (sr->ninputs + 1));
+    for (uint32_t i = 0; i < sr->ninputs; i++) {
+        flow__shuf_input_t *in = &sr->inputs[i];
+        in->shuffle = flow__rbuf_u32(r);
+        in->nmaps = flow__rbuf_u32(r);
+        if (in->nmaps > flow__rbuf_left(r) / 4) {
+            r->failed = 1;
+            in->nmaps = 0;
+            return sr;
+        }
+        uint32_t *ex = flow__arena_alloc(a, sizeof *ex * (in->nmaps + 1));
+        for (uint32_t m = 0; m < in->nmaps; m++)
+            ex[m] = flow__rbuf_u32(r);
+        in->execs = ex;
+    }
+    get_agg(r, a, &sr->agg);
+    flow__fnref_decode(r, &sr->fn);
+    sr->arg = get_bytes(r, a, &sr->arg_len);
+    sr->descending = flow__rbuf_u8(r);
+    sr->cogroup = flow__rbuf_u8(r);
+    return sr;
 }
 
 static flow__opnode_t *decode_node(flow__rbuf_t *r, flow__arena_t *a, int depth,
@@ -148,9 +258,13 @@ static flow__opnode_t *decode_node(flow__rbuf_t *r, flow__arena_t *a, int depth,
         n->seed = flow__rbuf_u64(r);
     } else if (n->kind == FLOW_OP_ZIP_INDEX) {
         n->start_index = flow__rbuf_u64(r);
+    } else if (n->kind == FLOW_OP_SHUFFLE_READ) {
+        n->read = get_read(r, a);
     }
     n->nchildren = flow__rbuf_u32(r);
-    uint32_t want = n->kind == FLOW_OP_SOURCE ? 0 : 1;
+    uint32_t want = n->kind == FLOW_OP_SOURCE || n->kind == FLOW_OP_SHUFFLE_READ ? 0
+                    : n->kind == FLOW_OP_CARTESIAN                              ? 2
+                                                                               : 1;
     if (!flow__rbuf_ok(r) || (n->kind == FLOW_OP_CONCAT ? n->nchildren > flow__rbuf_left(r)
                                                          : n->nchildren != want)) {
         flow__err_set(err, FLOW_EPROTO, "task plan: malformed %s node",
@@ -185,6 +299,9 @@ static void decode_sink(flow__rbuf_t *r, flow__arena_t *a, flow__sinkspec_t *s)
         memcpy(path, p, len);
     path[p ? len : 0] = '\0';
     s->path = path;
+    s->shuffle = flow__rbuf_u32(r);
+    get_part(r, a, &s->part);
+    get_agg(r, a, &s->agg);
 }
 
 int flow__task_decode(const void *bytes, size_t len, flow__arena_t *arena,
@@ -233,8 +350,11 @@ void flow__result_encode(flow__wbuf_t *b, const flow__task_result_t *r)
     flow__wbuf_u8(b, (uint8_t)r->err.permanent);
     flow__wbuf_u32(b, r->err.dataset);
     flow__wbuf_str(b, r->err.msg);
+    flow__wbuf_u32(b, r->fetch_shuffle);
+    flow__wbuf_u32(b, r->fetch_map);
+    flow__wbuf_u32(b, r->fetch_exec);
     const uint64_t *m = &r->metrics.wall_ns;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < FLOW_NMETRICS; i++)
         flow__wbuf_u64(b, m[i]);
     flow__wbuf_u64(b, r->payload_len);
     flow__wbuf_align(b, 8);
@@ -270,8 +390,11 @@ int flow__result_decode(const void *bytes, size_t len, flow__task_result_t *out,
     if (msg)
         memcpy(out->err.msg, msg, n);
     out->err.msg[msg ? n : 0] = '\0';
+    out->fetch_shuffle = flow__rbuf_u32(&r);
+    out->fetch_map = flow__rbuf_u32(&r);
+    out->fetch_exec = flow__rbuf_u32(&r);
     uint64_t *m = &out->metrics.wall_ns;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < FLOW_NMETRICS; i++)
         m[i] = flow__rbuf_u64(&r);
     out->payload_len = flow__rbuf_u64(&r);
     flow__rbuf_align(&r, 8);

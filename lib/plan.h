@@ -14,7 +14,7 @@
  *             | nchildren: u32 | node * nchildren
  *   result := "FLRS" | version: u32 | job | stage | task | partition | attempt
  *             | code: i32 | permanent: u8 | dataset: u32 | message: str
- *             | metrics: 6 x u64 | payload: u64 length, pad to 8, bytes
+ *             | fetch shuffle, map, executor: u32 each | metrics: 9 x u64 | payload: u64 length, pad to 8, bytes
  *             | checksum: u64
  * A SOURCE node's split is a u32 length, padding to 8, then the bytes, so that
  * records carried in it are 8-aligned when the task bytes are.
@@ -42,8 +42,74 @@ enum flow__op_kind {
     FLOW_OP_ZIP_INDEX,       /* (value, index) from a start index. */
     FLOW_OP_GLOM,            /* The partition as one block record. */
     FLOW_OP_CONCAT,          /* Children's records one after the other. */
+    FLOW_OP_SHUFFLE_READ,    /* Leaf: a reduce partition of one or more shuffles. */
+    FLOW_OP_CARTESIAN,       /* Pairs of child 0's and child 1's records. */
+    FLOW_OP_BCAST_JOIN,      /* Join with a small side carried in arg. */
     FLOW_OP_MAX
 };
+
+/* How map tasks route records to reduce partitions. */
+enum flow__part_kind {
+    FLOW_PART_HASH = 1,   /* XXH3 of the key, scaled to nparts. */
+    FLOW_PART_RANGE,      /* Binary search of sampled bound keys. */
+    FLOW_PART_USER,       /* A flow_partitioner_fn. */
+    FLOW_PART_ROUND,      /* Round robin from a per-task start (repartition). */
+};
+
+typedef struct flow__partspec {
+    uint8_t kind;          /* FLOW_PART_*. */
+    uint32_t nparts;       /* Reduce partitions. */
+    flow__fnref_t fn;      /* USER: the partitioner; RANGE: the key order, or none. */
+    const void *arg;       /* Argument of fn. */
+    size_t arg_len;        /* Its length. */
+    const void *bounds;    /* RANGE: nparts - 1 bound keys, as a block of values. */
+    size_t bounds_len;     /* Its length. */
+    uint8_t descending;    /* RANGE: keys in descending order. */
+} flow__partspec_t;
+
+/* Combining values of equal keys (map-side combine, reduce-side aggregation). */
+enum flow__agg_kind { FLOW_AGG_NONE = 0, FLOW_AGG_BUILTIN = 1, FLOW_AGG_UDF = 2 };
+#define FLOW__FIRST 100 /* Built-in combiner keeping the first value (distinct). */
+
+typedef struct flow__aggspec {
+    uint8_t kind;                  /* FLOW_AGG_*. */
+    uint8_t builtin;               /* BUILTIN: a flow_combiner_t or FLOW__FIRST. */
+    flow__fnref_t create;          /* UDF: value -> combiner (flow_map_fn), or none. */
+    flow__fnref_t merge_value;     /* UDF: (combiner, value) -> combiner. */
+    flow__fnref_t merge_combiners; /* UDF: (combiner, combiner) -> combiner. */
+    const void *arg;               /* Argument of the functions. */
+    size_t arg_len;                /* Its length. */
+    const void *zero;              /* fold/aggregate_by_key: create = merge_value(zero, v). */
+    size_t zero_len;               /* Its length. */
+    uint8_t has_zero;              /* zero is set. */
+} flow__aggspec_t;
+
+/* What a reduce task does with what it reads. */
+enum flow__read_mode {
+    FLOW_READ_PLAIN = 1, /* Records as they come, map by map. */
+    FLOW_READ_AGG,       /* One record per key, combined by merge_combiners. */
+    FLOW_READ_SORT,      /* Sorted by key. */
+    FLOW_READ_GROUP,     /* Grouped by key across inputs, handed to fn. */
+};
+
+typedef struct flow__shuf_input {
+    uint32_t shuffle;        /* Shuffle id. */
+    uint32_t nmaps;          /* Map tasks of the shuffle. */
+    const uint32_t *execs;   /* Executor holding each map's output. */
+} flow__shuf_input_t;
+
+typedef struct flow__shufread {
+    uint8_t mode;               /* FLOW_READ_*. */
+    uint32_t reduce;            /* Reduce partition read. */
+    uint32_t ninputs;           /* Shuffles read (several for cogroup). */
+    flow__shuf_input_t *inputs; /* Them. */
+    flow__aggspec_t agg;        /* AGG: how to combine. */
+    flow__fnref_t fn;           /* SORT: key order or none; GROUP: the group fn. */
+    const void *arg;            /* Argument of fn. */
+    size_t arg_len;             /* Its length. */
+    uint8_t descending;         /* SORT: descending. */
+    uint8_t cogroup;            /* GROUP: fn is a flow_cogroup_fn (else flow_group_fn). */
+} flow__shufread_t;
 
 typedef struct flow__opnode flow__opnode_t;
 struct flow__opnode {
@@ -60,6 +126,7 @@ struct flow__opnode {
     double fraction;           /* SAMPLE: expected fraction kept. */
     uint64_t seed;             /* SAMPLE: seed of the dataset. */
     uint64_t start_index;      /* ZIP_INDEX: index of the first record. */
+    flow__shufread_t *read;    /* SHUFFLE_READ: what to read and how. */
     flow__opnode_t **children; /* Inputs (one, or several for CONCAT). */
     uint32_t nchildren;        /* Number of inputs. */
 };
@@ -75,6 +142,8 @@ enum flow__sink_kind {
     FLOW_SINK_TOPK,      /* Payload: block of the n first in order (fn = cmp). */
     FLOW_SINK_STATS,     /* Payload: count u64, mean, m2, min, max, sum f64. */
     FLOW_SINK_SAVE,      /* Payload: u64 records written (path). */
+    FLOW_SINK_SHUFFLE,   /* Payload: u64 records, bytes, spill bytes (shuffle). */
+    FLOW_SINK_SAMPLE_KEYS, /* Payload: u64 count, then a block of sampled keys (n). */
     FLOW_SINK_MAX
 };
 
@@ -88,6 +157,9 @@ typedef struct flow__sinkspec {
     uint64_t n;        /* TAKE, TOPK: how many records. */
     uint8_t descending; /* TOPK: largest first. */
     const char *path;  /* SAVE: output directory (NUL-terminated copy). */
+    uint32_t shuffle;  /* SHUFFLE: shuffle id. */
+    flow__partspec_t part; /* SHUFFLE: the partitioner. */
+    flow__aggspec_t agg;   /* SHUFFLE: map-side combine, or none. */
 } flow__sinkspec_t;
 
 typedef struct flow__task_desc {
@@ -107,10 +179,17 @@ typedef struct flow__metrics {
     uint64_t records_out; /* Records that reached the sink. */
     uint64_t bytes_out;   /* Payload bytes of the result. */
     uint64_t peak_mem;    /* Most bytes held by the task's arenas and buffers. */
+    uint64_t shuffle_write; /* Shuffle bytes written. */
+    uint64_t shuffle_read;  /* Shuffle bytes read. */
+    uint64_t spill_bytes;   /* Bytes spilled to disk. */
 } flow__metrics_t;
+#define FLOW_NMETRICS 9
 
 typedef struct flow__task_result {
     uint32_t job, stage, task, partition, attempt; /* Which task attempt. */
+    uint32_t fetch_shuffle;  /* A fetch failed: its shuffle (0: none). */
+    uint32_t fetch_map;      /* and map partition. */
+    uint32_t fetch_exec;     /* and the executor that should have had it. */
     flow__err_t err;         /* Status, permanence, failing dataset, message. */
     flow__metrics_t metrics; /* Counters of the attempt. */
     const void *payload;     /* Sink payload (borrowed from the bytes decoded). */

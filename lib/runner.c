@@ -7,14 +7,29 @@
 #include "mem.h"
 #include "runner.h"
 
-void flow__runner_init(flow__runner_t *r, flow__poll_fn *poll, void *poll_ud)
+void flow__runner_init(flow__runner_t *r, flow__poll_fn *poll, void *poll_ud,
+                       const flow__exec_env_t *env)
 {
     flow__arena_init(&r->arena, 256 * 1024);
     r->poll = poll;
     r->poll_ud = poll_ud;
+    r->own_store = NULL;
+    if (env) {
+        r->env = *env;
+        return;
+    }
+    r->own_store = flow__bs_new("/tmp", 256u << 20, 0);
+    memset(&r->env, 0, sizeof r->env);
+    r->env.store = r->own_store;
+    r->env.mem_limit = 256u << 20;
+    r->env.local_dir = "/tmp";
 }
 
-void flow__runner_free(flow__runner_t *r) { flow__arena_free(&r->arena); }
+void flow__runner_free(flow__runner_t *r)
+{
+    flow__arena_free(&r->arena);
+    flow__bs_free(r->own_store);
+}
 
 void flow__task_init_local(flow_task_t *t, flow__err_t *err, flow__arena_t *scratch)
 {
@@ -59,9 +74,13 @@ int flow__task_execute(flow__runner_t *r, const void *task, size_t len, flow__wb
         t.err = &res.err;
         t.poll = r->poll;
         t.poll_ud = r->poll_ud;
+        t.env = &r->env;
         rc = flow__iter_build(&t, &r->arena, desc.root, &root);
         if (rc == FLOW_OK)
-            rc = flow__sink_run(&t, &desc.sink, root, &payload, &res.metrics.records_out);
+            rc = flow__sink_run(&t, &desc.sink, root, &payload, &res.metrics);
+        res.fetch_shuffle = t.fetch_shuffle;
+        res.fetch_map = t.fetch_map;
+        res.fetch_exec = t.fetch_exec;
     } else {
         res.err.permanent = 1; /* A malformed task stays malformed. */
     }
@@ -83,7 +102,7 @@ int flow__task_execute(flow__runner_t *r, const void *task, size_t len, flow__wb
 int flow_run_encoded_task(const void *task, size_t len, void **out, size_t *out_len)
 {
     flow__runner_t r;
-    flow__runner_init(&r, NULL, NULL);
+    flow__runner_init(&r, NULL, NULL, NULL);
     flow__wbuf_t b;
     flow__wbuf_init(&b);
     int rc = flow__task_execute(&r, task, len, &b);

@@ -11,8 +11,18 @@
 #ifndef FLOW_RUNNER_H
 #define FLOW_RUNNER_H
 
+#include "blockstore.h"
 #include "plan.h"
 #include "source.h"
+
+/* What a task can use of the executor running it. */
+typedef struct flow__exec_env {
+    uint32_t exec_id;            /* The executor's id (0: none, a lone process). */
+    flow__blockstore_t *store;   /* Its block store. */
+    flow__exec_group_t *group;   /* Executors whose stores it can read, or NULL. */
+    uint64_t mem_limit;          /* Execution memory of one buffer-holding operator. */
+    const char *local_dir;       /* Spill directory. */
+} flow__exec_env_t;
 
 /* Asked every few thousand records: nonzero cancels the running task. */
 typedef int flow__poll_fn(void *ud);
@@ -29,16 +39,30 @@ struct flow_task {
     flow__poll_fn *poll;    /* Cancellation check, or NULL. */
     void *poll_ud;          /* Its argument. */
     uint32_t poll_count;    /* Records since the last poll. */
+    flow__exec_env_t *env;  /* The executor's store, peers and limits. */
+    uint32_t fetch_shuffle; /* Set with a fetch failure: the shuffle, */
+    uint32_t fetch_map;     /* the map partition */
+    uint32_t fetch_exec;    /* and the executor that should hold it. */
+};
+
+/* Where flat_map-like UDFs emit (public as the opaque flow_emit_t). */
+struct flow_emit {
+    flow__wbuf_t *buf;     /* Block receiving the records. */
+    const flow_rec_t *key; /* flat_map_values: the key every record gets. */
 };
 
 /* An executor's reusable task state (arenas recycled across tasks). */
 typedef struct flow__runner {
-    flow__arena_t arena;  /* Decoded plan, iterators, arguments. */
-    flow__poll_fn *poll;  /* Cancellation check for tasks, or NULL. */
-    void *poll_ud;        /* Its argument. */
+    flow__arena_t arena;   /* Decoded plan, iterators, arguments. */
+    flow__poll_fn *poll;   /* Cancellation check for tasks, or NULL. */
+    void *poll_ud;         /* Its argument. */
+    flow__exec_env_t env;  /* The executor's environment. */
+    flow__blockstore_t *own_store; /* A private store when none was given. */
 } flow__runner_t;
 
-void flow__runner_init(flow__runner_t *r, flow__poll_fn *poll, void *poll_ud);
+/* env NULL: a lone runner with a private block store and default limits. */
+void flow__runner_init(flow__runner_t *r, flow__poll_fn *poll, void *poll_ud,
+                       const flow__exec_env_t *env);
 void flow__runner_free(flow__runner_t *r);
 
 /* Run one encoded task and append its encoded result to out. Every failure,
@@ -100,7 +124,7 @@ int flow__acc_combine(flow_task_t *t, flow_reduce_fn *fn, const flow_buf_t *arg,
 
 /* Drain in into the sink, writing its payload into out. */
 int flow__sink_run(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
-                   flow__wbuf_t *out, uint64_t *records_out);
+                   flow__wbuf_t *out, flow__metrics_t *m);
 
 /* Welford/Chan summary of doubles, shared by the stats sink and the driver. */
 typedef struct flow__dstats {

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "mem.h"
-#include "runner.h"
+#include "shuffle.h"
 
 /* ---- Accumulators ---------------------------------------------------------------- */
 
@@ -180,6 +180,7 @@ typedef struct topk {
     flow__wbuf_t blk;             /* Candidate records (block). */
     flow_rec_t *recs;             /* Candidates, pointing into blk. */
     size_t n, cap;                /* Number of candidates, capacity. */
+    size_t limit;                 /* Capacity at which the candidates are trimmed. */
 } topk_t;
 
 /* Sort the candidates and keep the first n, rebuilt in a fresh block. */
@@ -202,18 +203,25 @@ static void topk_trim(topk_t *k)
 static int sink_topk(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
                      flow__wbuf_t *out, uint64_t *nrec)
 {
-    topk_t k = {s, NULL, {s->arg, s->arg_len}, {0}, NULL, 0, 0};
+    topk_t k = {s, NULL, {s->arg, s->arg_len}, {0}, NULL, 0, 0, 0};
     if (s->fn.idlen && !(k.cmp = flow__fnref_resolve(&s->fn, t->err)))
         return t->err->code;
-    k.cap = s->n * 2 > 1024 ? (size_t)s->n * 2 : 1024;
+    /* The candidate array grows with the records read, up to 2n (at least
+     * 1024): a huge n costs no more than the partition's records. */
+    k.limit = s->n < 512 ? 1024 : s->n > SIZE_MAX / 64 ? SIZE_MAX / 64 : (size_t)s->n * 2;
+    k.cap = 1024;
     k.recs = flow__malloc(sizeof *k.recs * k.cap);
     flow__wbuf_init(&k.blk);
     flow_rec_t r;
     int rc;
     while (s->n > 0 && (rc = flow_iter_next(in, &r)) == 1) {
         (*nrec)++;
-        if (k.n == k.cap)
+        if (k.n == k.cap && k.cap < k.limit) {
+            k.cap = k.cap > k.limit / 2 ? k.limit : k.cap * 2;
+            k.recs = flow__realloc(k.recs, sizeof *k.recs * k.cap);
+        } else if (k.n == k.cap) {
             topk_trim(&k);
+        }
         /* Appending may move the block: re-point the candidates after it. */
         uint8_t *old = k.blk.data;
         flow__block_append(&k.blk, &r);
@@ -328,6 +336,61 @@ static int sink_save(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
     return rc;
 }
 
+/* ---- Sampling keys for range partitioning --------------------------------------- */
+
+/* Reservoir sampling (Vitter's algorithm R) of n keys, seeded by the
+ * partition so that a rerun samples the same keys. Payload: the partition's
+ * record count, then the sampled keys as a block of unkeyed records. */
+static int sink_sample_keys(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
+                            flow__wbuf_t *out, uint64_t *nrec)
+{
+    size_t n = (size_t)s->n, have = 0;
+    flow__wbuf_t *keys = flow__calloc(n ? n : 1, sizeof *keys);
+    uint64_t rng = 0x9E3779B97F4A7C15ull * ((uint64_t)t->partition + 1);
+    flow_rec_t r;
+    int rc;
+    while ((rc = flow_iter_next(in, &r)) == 1) {
+        if (!r.key) {
+            flow__err_set(t->err, FLOW_EINVAL,
+                          "sort_by_key: a record without a key in partition %u",
+                          t->partition);
+            t->err->permanent = 1;
+            rc = FLOW_EINVAL;
+            break;
+        }
+        uint64_t seen = ++*nrec;
+        size_t slot = have < n ? have++ : SIZE_MAX;
+        if (slot == SIZE_MAX) {
+            rng += 0x9E3779B97F4A7C15ull;
+            uint64_t z = (rng ^ (rng >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            uint64_t j = (z ^ (z >> 31)) % seen;
+            if (j < n)
+                slot = (size_t)j;
+        }
+        if (slot != SIZE_MAX) {
+            keys[slot].len = 0;
+            flow__wbuf_put(&keys[slot], r.key, r.klen);
+        }
+        if (flow__task_cancelled(t)) {
+            rc = FLOW_ECANCELED;
+            break;
+        }
+    }
+    if (rc == 0) {
+        flow__wbuf_u64(out, *nrec);
+        for (size_t i = 0; i < have; i++) {
+            flow_rec_t k = flow_rec(keys[i].data ? (void *)keys[i].data : (void *)"",
+                                    keys[i].len);
+            flow__block_append(out, &k);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        flow__wbuf_free(&keys[i]);
+    flow__free(keys);
+    return rc;
+}
+
 /* ---- Dispatch ---------------------------------------------------------------------- */
 
 static int sink_fold(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
@@ -405,8 +468,9 @@ static int sink_simple(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
 }
 
 int flow__sink_run(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
-                   flow__wbuf_t *out, uint64_t *records_out)
+                   flow__wbuf_t *out, flow__metrics_t *m)
 {
+    uint64_t *records_out = &m->records_out;
     *records_out = 0;
     switch (s->kind) {
     case FLOW_SINK_COUNT:
@@ -424,6 +488,19 @@ int flow__sink_run(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
         return sink_stats(t, in, out, records_out);
     case FLOW_SINK_SAVE:
         return sink_save(t, s, in, out, records_out);
+    case FLOW_SINK_SHUFFLE: {
+        int rc = flow__sink_shuffle(t, s, in, out, records_out);
+        flow__rbuf_t r;
+        flow__rbuf_init(&r, out->data, out->len);
+        if (rc == FLOW_OK) {
+            flow__rbuf_u64(&r);
+            m->shuffle_write += flow__rbuf_u64(&r);
+            m->spill_bytes += flow__rbuf_u64(&r);
+        }
+        return rc;
+    }
+    case FLOW_SINK_SAMPLE_KEYS:
+        return sink_sample_keys(t, s, in, out, records_out);
     default:
         return flow__err_set(t->err, FLOW_EPROTO, "unknown sink kind %u", s->kind);
     }

@@ -15,6 +15,8 @@ int main(void)
     srunner_add_suite(sr, text_suite());
     srunner_add_suite(sr, plan_suite());
     srunner_add_suite(sr, wire_suite());
+    srunner_add_suite(sr, codec_suite());
+    srunner_add_suite(sr, sorter_suite());
     srunner_add_suite(sr, context_suite());
     srunner_add_suite(sr, dataset_suite());
     srunner_add_suite(sr, actions_suite());

@@ -11,6 +11,8 @@ Suite *conf_suite(void);
 Suite *text_suite(void);
 Suite *plan_suite(void);
 Suite *wire_suite(void);
+Suite *codec_suite(void);
+Suite *sorter_suite(void);
 Suite *context_suite(void);
 Suite *dataset_suite(void);
 Suite *actions_suite(void);

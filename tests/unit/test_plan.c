@@ -113,7 +113,7 @@ START_TEST(test_task_random_corruption_is_refused)
             copy[test_rand(&seed) % (b.len - 8)] ^= (uint8_t)(1 + test_rand(&seed) % 255);
         /* The checksum refuses it before anything runs. */
         flow__runner_t r;
-        flow__runner_init(&r, NULL, NULL);
+        flow__runner_init(&r, NULL, NULL, NULL);
         flow__wbuf_t out;
         flow__wbuf_init(&out);
         flow__task_execute(&r, copy, b.len, &out);
@@ -167,7 +167,7 @@ START_TEST(test_executed_task_reports_metrics)
     flow__wbuf_t b;
     make_task(&b);
     flow__runner_t r;
-    flow__runner_init(&r, NULL, NULL);
+    flow__runner_init(&r, NULL, NULL, NULL);
     flow__wbuf_t out;
     flow__wbuf_init(&out);
     ck_assert_int_eq(flow__task_execute(&r, b.data, b.len, &out), FLOW_OK);

@@ -1,0 +1,161 @@
+/* aggtable.c - open-addressing hash table for aggregation (see aggtable.h) */
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "aggtable.h"
+#include "mem.h"
+
+#define INITIAL_CAP 1024
+
+void flow__agg_init(flow__aggtable_t *t)
+{
+    t->cap = INITIAL_CAP;
+    t->count = 0;
+    t->slots = flow__calloc(t->cap, sizeof *t->slots);
+    flow__arena_init(&t->arena, 64u << 10);
+}
+
+void flow__agg_free(flow__aggtable_t *t)
+{
+    flow__free(t->slots);
+    t->slots = NULL;
+    t->cap = t->count = 0;
+    flow__arena_free(&t->arena);
+}
+
+void flow__agg_clear(flow__aggtable_t *t)
+{
+    if (t->cap > INITIAL_CAP) {
+        /* Give back a grown table: after a spill it starts small again. */
+        flow__free(t->slots);
+        t->cap = INITIAL_CAP;
+        t->slots = flow__malloc(t->cap * sizeof *t->slots);
+    }
+    memset(t->slots, 0, t->cap * sizeof *t->slots);
+    t->count = 0;
+    flow__arena_reset(&t->arena);
+}
+
+uint64_t flow__agg_hash(const void *key, size_t klen)
+{
+    uint64_t h = XXH3_64bits(key, klen);
+    return h ? h : 1;
+}
+
+static void grow(flow__aggtable_t *t)
+{
+    size_t ncap = t->cap * 2;
+    flow__agg_entry_t *ns = flow__calloc(ncap, sizeof *ns);
+    for (size_t i = 0; i < t->cap; i++) {
+        flow__agg_entry_t *e = &t->slots[i];
+        if (!e->hash)
+            continue;
+        size_t j = e->hash & (ncap - 1);
+        while (ns[j].hash)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = *e;
+    }
+    flow__free(t->slots);
+    t->slots = ns;
+    t->cap = ncap;
+}
+
+flow__agg_entry_t *flow__agg_upsert(flow__aggtable_t *t, const void *key, size_t klen,
+                                    uint64_t hash, int *isnew)
+{
+    if ((t->count + 1) * 10 > t->cap * 7)
+        grow(t);
+    size_t mask = t->cap - 1, i = hash & mask;
+    for (;; i = (i + 1) & mask) {
+        flow__agg_entry_t *e = &t->slots[i];
+        if (!e->hash)
+            break;
+        if (e->hash == hash && e->klen == klen &&
+            memcmp(flow__agg_key(e), key, klen) == 0) {
+            *isnew = 0;
+            return e;
+        }
+    }
+    flow__agg_entry_t *e = &t->slots[i];
+    memset(e, 0, sizeof *e);
+    e->hash = hash;
+    e->klen = (uint32_t)klen;
+    e->keyed = 1;
+    if (klen <= FLOW_AGG_INLINE_KEY) {
+        if (klen)
+            memcpy(e->key.inl, key, klen);
+    } else {
+        uint8_t *k = flow__arena_alloc(&t->arena, klen);
+        memcpy(k, key, klen);
+        e->key.ptr = k;
+    }
+    t->count++;
+    *isnew = 1;
+    return e;
+}
+
+void flow__agg_set_val(flow__aggtable_t *t, flow__agg_entry_t *e, const void *v, size_t vlen)
+{
+    void *dst;
+    if (e->vcap && e->vcap >= vlen)
+        dst = e->val.ptr;
+    else if (!e->vcap && vlen <= 8)
+        dst = &e->val.inl;
+    else
+        dst = flow__arena_alloc(&t->arena, vlen < 16 ? 16 : vlen + vlen / 2);
+    /* Copy before touching the union: v may be the entry's own inline value. */
+    if (vlen && dst != v)
+        memmove(dst, v, vlen);
+    if (dst != e->val.ptr && dst != (void *)&e->val.inl) {
+        e->vcap = (uint32_t)(vlen < 16 ? 16 : vlen + vlen / 2);
+        e->val.ptr = dst;
+    }
+    e->vlen = (uint32_t)vlen;
+}
+
+flow_rec_t flow__agg_rec(flow__agg_entry_t *e)
+{
+    flow_rec_t r = {flow__agg_key(e), e->klen, flow__agg_val(e), e->vlen};
+    return r;
+}
+
+size_t flow__agg_bytes(const flow__aggtable_t *t)
+{
+    return t->cap * sizeof *t->slots + t->arena.allocated;
+}
+
+typedef struct sort_ctx {
+    uint32_t (*part)(uint64_t, void *); /* Partition of a hash, or NULL. */
+    void *ud;                           /* Its argument. */
+} sort_ctx_t;
+
+static int entry_cmp(const void *pa, const void *pb, void *arg)
+{
+    const sort_ctx_t *sc = arg;
+    const flow__agg_entry_t *a = *(flow__agg_entry_t *const *)pa;
+    const flow__agg_entry_t *b = *(flow__agg_entry_t *const *)pb;
+    if (sc->part) {
+        uint32_t x = sc->part(a->hash, sc->ud), y = sc->part(b->hash, sc->ud);
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = n ? memcmp(flow__agg_key(a), flow__agg_key(b), n) : 0;
+    if (c)
+        return c;
+    return (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+flow__agg_entry_t **flow__agg_sorted(flow__aggtable_t *t, uint32_t (*part)(uint64_t, void *),
+                                     void *ud)
+{
+    flow__agg_entry_t **v = flow__malloc(sizeof *v * (t->count ? t->count : 1));
+    size_t n = 0;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i].hash)
+            v[n++] = &t->slots[i];
+    sort_ctx_t sc = {part, ud};
+    qsort_r(v, n, sizeof *v, entry_cmp, &sc);
+    return v;
+}
