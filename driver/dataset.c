@@ -69,7 +69,8 @@ static void ds_free(flow_dataset_t *d)
 {
     flow_context_t *ctx = d->ctx;
     for (int i = 0; d->shuffles && i < d->nparents; i++)
-        shuffle_free(ctx, d->shuffles[i]);
+        if (d->shuffles[i])
+            shuffle_free(ctx, d->shuffles[i]);
     flow__free(d->shuffles);
     if (d->kind == FLOW_DS_SHUFFLED)
         specs_free(d);
@@ -264,6 +265,10 @@ flow_dataset_t *flow__ds_op(flow_dataset_t *parent, uint8_t op, const void *fn,
     flow_dataset_t *d = flow__ds_new(ctx, FLOW_DS_OP, flow__op_name(op), &parent, 1);
     d->est_bytes = parent->est_bytes;
     d->op = op;
+    /* Operators that keep every record's key keep the partitioning. */
+    if (op == FLOW_OP_MAP_VALUES || op == FLOW_OP_FLAT_MAP_VALUES || op == FLOW_OP_FILTER ||
+        op == FLOW_OP_SAMPLE || op == FLOW_OP_BCAST_JOIN)
+        d->hash_parts = parent->hash_parts;
     d->fn = ref;
     d->nparts = parent->nparts;
     if (arg_len) {
@@ -422,9 +427,10 @@ static int encode_shuffle_read(flow_dataset_t *ds, int p, flow__wbuf_t *b)
                                      ? in
                                      : flow__malloc(sizeof *inputs * (size_t)ds->nparents);
     for (int i = 0; i < ds->nparents; i++) {
-        inputs[i].shuffle = ds->shuffles[i]->id;
-        inputs[i].nmaps = (uint32_t)ds->shuffles[i]->nmaps;
-        inputs[i].execs = ds->shuffles[i]->execs;
+        flow__shuffle_t *sh = ds->shuffles[i];
+        inputs[i].shuffle = sh ? sh->id : 0;
+        inputs[i].nmaps = sh ? (uint32_t)sh->nmaps : n.nchildren++;
+        inputs[i].execs = sh ? sh->execs : NULL;
     }
     rd.reduce = (uint32_t)p;
     rd.ninputs = (uint32_t)ds->nparents;
@@ -434,6 +440,12 @@ static int encode_shuffle_read(flow_dataset_t *ds, int p, flow__wbuf_t *b)
     flow__task_put_node(b, &n);
     if (inputs != in)
         flow__free(inputs);
+    /* Co-partitioned parents are read narrowly: their partition p. */
+    for (int i = 0; i < ds->nparents; i++) {
+        int rc = ds->shuffles[i] ? FLOW_OK : flow__ds_encode_partition(ds->parents[i], p, b);
+        if (rc < 0)
+            return rc;
+    }
     return FLOW_OK;
 }
 

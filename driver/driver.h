@@ -64,6 +64,9 @@ struct flow_dataset {
     int map_combine;            /* SHUFFLED: map tasks combine too. */
     flow__shufread_t read;      /* SHUFFLED: reduce side (mode, fn, arg). */
     uint64_t est_bytes;         /* Estimated size (sources: exact; else inherited). */
+    uint32_t hash_parts;        /* Records are hash-partitioned by key into this many
+                                   partitions (0: not known), so a shuffle with the
+                                   same partitioner can read it narrowly. */
     flow_dataset_t *prev, *next; /* The context's list of live datasets. */
 };
 

@@ -38,10 +38,14 @@ static int resolve_parts(flow_context_t *ctx, int nparts)
     return nparts > 0 ? nparts : ctx->set.default_parallelism;
 }
 
-/* A shuffled dataset over parents; the specs' bytes are copied. */
-static flow_dataset_t *shuffled_new(flow_dataset_t *const *parents, int n, const char *name,
-                                    const flow__partspec_t *part, const flow__aggspec_t *agg,
-                                    int map_combine, const flow__shufread_t *read)
+/* A shuffled dataset over parents; the specs' bytes are copied. A parent
+ * already hash-partitioned into the same number of partitions is read
+ * narrowly instead of shuffled. keeps_keys: the output records keep their
+ * keys in place, so the result is hash-partitioned in turn. */
+static flow_dataset_t *shuffled_new_k(flow_dataset_t *const *parents, int n, const char *name,
+                                      const flow__partspec_t *part, const flow__aggspec_t *agg,
+                                      int map_combine, const flow__shufread_t *read,
+                                      int keeps_keys)
 {
     flow_context_t *ctx = parents[0]->ctx;
     for (int i = 0; i < n; i++)
@@ -69,7 +73,12 @@ static flow_dataset_t *shuffled_new(flow_dataset_t *const *parents, int n, const
     d->shuffles = flow__calloc((size_t)n, sizeof *d->shuffles);
     ctx->shuffles = flow__realloc(ctx->shuffles,
                                   sizeof *ctx->shuffles * (size_t)(ctx->nshuffles + n));
+    if (part->kind == FLOW_PART_HASH && keeps_keys)
+        d->hash_parts = part->nparts;
     for (int i = 0; i < n; i++) {
+        d->est_bytes += parents[i]->est_bytes;
+        if (part->kind == FLOW_PART_HASH && parents[i]->hash_parts == part->nparts)
+            continue; /* Co-partitioned: no shuffle. */
         flow__shuffle_t *sh = flow__calloc(1, sizeof *sh);
         sh->id = ctx->next_shuffle++;
         sh->map_ds = parents[i];
@@ -79,9 +88,16 @@ static flow_dataset_t *shuffled_new(flow_dataset_t *const *parents, int n, const
         sh->missing = sh->nmaps;
         d->shuffles[i] = sh;
         ctx->shuffles[ctx->nshuffles++] = sh;
-        d->est_bytes += parents[i]->est_bytes;
     }
     return d;
+}
+
+static flow_dataset_t *shuffled_new(flow_dataset_t *const *parents, int n, const char *name,
+                                    const flow__partspec_t *part, const flow__aggspec_t *agg,
+                                    int map_combine, const flow__shufread_t *read)
+{
+    int keeps = read->mode == FLOW_READ_PLAIN || read->mode == FLOW_READ_AGG;
+    return shuffled_new_k(parents, n, name, part, agg, map_combine, read, keeps);
 }
 
 static flow__partspec_t hash_part(flow_context_t *ctx, int nparts)
@@ -160,6 +176,8 @@ flow_dataset_t *flow_dataset_repartition(flow_dataset_t *ds, int nparts)
 static flow_dataset_t *combined(flow_dataset_t *ds, const char *name, flow__aggspec_t *agg,
                                 int nparts)
 {
+    if (nparts <= 0 && ds->hash_parts)
+        nparts = (int)ds->hash_parts;
     flow__partspec_t p = hash_part(ds->ctx, nparts);
     flow__shufread_t r = read_mode(FLOW_READ_AGG);
     return shuffled_new(&ds, 1, name, &p, agg, 1, &r);
@@ -249,6 +267,11 @@ static flow_dataset_t *grouped(flow_dataset_t *const *ds, int n, const char *nam
         flow__ctx_error(ctx, FLOW_EINVAL, "%s: %d inputs", name, n);
         return NULL;
     }
+    /* With no count asked for, follow a parent that is already partitioned,
+     * as Spark's default partitioner does, so that it is not shuffled again. */
+    for (int i = 0; nparts <= 0 && i < n; i++)
+        if (ds[i]->hash_parts)
+            nparts = (int)ds[i]->hash_parts;
     flow__partspec_t p = hash_part(ctx, nparts);
     flow__shufread_t r = read_mode(FLOW_READ_GROUP);
     r.cogroup = (uint8_t)cogroup;
@@ -256,7 +279,8 @@ static flow_dataset_t *grouped(flow_dataset_t *const *ds, int n, const char *nam
     r.arg_len = arg_len;
     if (fnref(ctx, name, fn, &r.fn, 1) < 0)
         return NULL;
-    return shuffled_new(ds, n, name, &p, NULL, 0, &r);
+    int keeps = fn == (const void *)flow__cg_join || fn == (const void *)flow__cg_subtract_by_key;
+    return shuffled_new_k(ds, n, name, &p, NULL, 0, &r, keeps);
 }
 
 flow_dataset_t *flow_dataset_group_by_key(flow_dataset_t *ds, flow_group_fn *fn,

@@ -530,6 +530,10 @@ static int runnable_shuffles(flow_dataset_t *ds, flow__shuffle_t **out, int *nou
     if (ds->kind == FLOW_DS_SHUFFLED) {
         for (int i = 0; i < ds->nparents; i++) {
             flow__shuffle_t *sh = ds->shuffles[i];
+            if (!sh) { /* Read narrowly: its own lineage is part of this stage. */
+                missing += runnable_shuffles(ds->parents[i], out, nout);
+                continue;
+            }
             if (sh->missing == 0)
                 continue;
             missing++;

@@ -524,7 +524,7 @@ int flow__iter_build(flow_task_t *t, flow__arena_t *arena, const flow__opnode_t 
     if (node->kind == FLOW_OP_SOURCE)
         return open_source(it);
     if (node->kind == FLOW_OP_SHUFFLE_READ) {
-        int rc = flow__shuf_reader_open(t, node, &it->shuf);
+        int rc = flow__shuf_reader_open(t, node, it->children, &it->shuf);
         if (rc < 0 && !t->err->dataset)
             t->err->dataset = node->dataset;
         return rc;

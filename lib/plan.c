@@ -104,7 +104,7 @@ static void put_read(flow__wbuf_t *b, const flow__shufread_t *r)
     for (uint32_t i = 0; i < r->ninputs; i++) {
         flow__wbuf_u32(b, r->inputs[i].shuffle);
         flow__wbuf_u32(b, r->inputs[i].nmaps);
-        for (uint32_t m = 0; m < r->inputs[i].nmaps; m++)
+        for (uint32_t m = 0; r->inputs[i].shuffle && m < r->inputs[i].nmaps; m++)
             flow__wbuf_u32(b, r->inputs[i].execs[m]);
     }
     put_agg(b, &r->agg);
@@ -206,6 +206,10 @@ static flow__shufread_t *get_read(flow__rbuf_t *r, flow__arena_t *a)
         flow__shuf_input_t *in = &sr->inputs[i];
         in->shuffle = flow__rbuf_u32(r);
         in->nmaps = flow__rbuf_u32(r);
+        if (in->shuffle == 0) {
+            in->execs = NULL; /* A narrow child: nmaps is its index. */
+            continue;
+        }
         if (in->nmaps > flow__rbuf_left(r) / 4) {
             r->failed = 1;
             in->nmaps = 0;
@@ -265,8 +269,9 @@ static flow__opnode_t *decode_node(flow__rbuf_t *r, flow__arena_t *a, int depth,
     uint32_t want = n->kind == FLOW_OP_SOURCE || n->kind == FLOW_OP_SHUFFLE_READ ? 0
                     : n->kind == FLOW_OP_CARTESIAN                              ? 2
                                                                                : 1;
-    if (!flow__rbuf_ok(r) || (n->kind == FLOW_OP_CONCAT ? n->nchildren > flow__rbuf_left(r)
-                                                         : n->nchildren != want)) {
+    int varying = n->kind == FLOW_OP_CONCAT || n->kind == FLOW_OP_SHUFFLE_READ;
+    if (!flow__rbuf_ok(r) || (varying ? n->nchildren > flow__rbuf_left(r)
+                                      : n->nchildren != want)) {
         flow__err_set(err, FLOW_EPROTO, "task plan: malformed %s node",
                       flow__op_name(n->kind));
         return NULL;

@@ -92,9 +92,11 @@ enum flow__read_mode {
     FLOW_READ_GROUP,     /* Grouped by key across inputs, handed to fn. */
 };
 
+/* One input of a reduce task: a shuffle, or (shuffle 0) a child of the node
+ * that is already partitioned the same way and is read narrowly. */
 typedef struct flow__shuf_input {
-    uint32_t shuffle;        /* Shuffle id. */
-    uint32_t nmaps;          /* Map tasks of the shuffle. */
+    uint32_t shuffle;        /* Shuffle id, or 0 for a narrow child. */
+    uint32_t nmaps;          /* Map tasks of the shuffle; for a child, its index. */
     const uint32_t *execs;   /* Executor holding each map's output. */
 } flow__shuf_input_t;
 

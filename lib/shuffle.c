@@ -527,6 +527,8 @@ int flow__sink_shuffle(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
 typedef struct fetch {
     flow_task_t *t;                /* Task. */
     const flow__shufread_t *spec;  /* What to read. */
+    flow_iter_t *const *children;  /* Narrow inputs. */
+    uint32_t nchildren;            /* Their number. */
     uint32_t input;                /* Input being read. */
     uint32_t map;                  /* Map output being read. */
     flow__blockstore_t *store;     /* Store of the output being read. */
@@ -559,12 +561,15 @@ static void fetch_release(fetch_t *f)
     f->mo = NULL;
 }
 
-/* Pin the next map output and open its segment; 0 when every input is read. */
+/* Pin the next map output and open its segment: 1; 2 when a narrow input
+ * comes first; 0 when every input is read. */
 static int fetch_advance(fetch_t *f)
 {
     flow_task_t *t = f->t;
     while (f->input < f->spec->ninputs) {
         const flow__shuf_input_t *in = &f->spec->inputs[f->input];
+        if (in->shuffle == 0)
+            return 2; /* A narrow input is next. */
         if (f->map >= in->nmaps) {
             f->input++;
             f->map = 0;
@@ -594,10 +599,25 @@ static int fetch_advance(fetch_t *f)
 static int fetch_next(fetch_t *f, flow_rec_t *out, uint32_t *tag)
 {
     for (;;) {
+        if (f->input < f->spec->ninputs && f->spec->inputs[f->input].shuffle == 0) {
+            uint32_t c = f->spec->inputs[f->input].nmaps;
+            if (c >= f->nchildren)
+                return flow__err_set(f->t->err, FLOW_EPROTO, "shuffle read: no child %u", c);
+            int rc = flow_iter_next(f->children[c], out);
+            if (rc != 0) {
+                *tag = f->input;
+                return rc;
+            }
+            f->input++;
+            f->map = 0;
+            continue;
+        }
         if (!f->mo) {
             int rc = fetch_advance(f);
             if (rc <= 0)
                 return rc;
+            if (rc == 2)
+                continue;
         }
         int rc = flow__seg_next(&f->seg, out, f->t->err);
         if (rc == 1) {
@@ -697,7 +717,7 @@ static int cmp_keys(const flow_rec_t *a, const flow_rec_t *b, const flow_buf_t *
 }
 
 int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
-                           flow__shuf_reader_t **out)
+                           flow_iter_t *const *children, flow__shuf_reader_t **out)
 {
     flow__shuf_reader_t *r = flow__calloc(1, sizeof *r);
     *out = r;
@@ -706,6 +726,8 @@ int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
     r->spec = node->read;
     r->fetch.t = t;
     r->fetch.spec = node->read;
+    r->fetch.children = children;
+    r->fetch.nchildren = node->nchildren;
     r->arg.data = node->read->arg;
     r->arg.len = node->read->arg_len;
     flow__agg_init(&r->table);
@@ -762,7 +784,9 @@ static int drain_agg(flow__shuf_reader_t *r)
         int isnew;
         uint64_t h = flow__agg_hash(rec.key, rec.klen);
         flow__agg_entry_t *e = flow__agg_upsert(&r->table, rec.key, rec.klen, h, &isnew);
-        if ((rc = comb_apply(r->t, &r->comb, &r->table, e, isnew, &rec, 0)) < 0)
+        /* Map outputs hold combiners; a narrow (co-partitioned) input, values. */
+        int as_value = r->spec->inputs[tag].shuffle == 0;
+        if ((rc = comb_apply(r->t, &r->comb, &r->table, e, isnew, &rec, as_value)) < 0)
             return rc;
         if (flow__agg_bytes(&r->table) > r->t->env->mem_limit && (rc = agg_overflow(r)) < 0)
             return rc;

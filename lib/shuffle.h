@@ -27,8 +27,10 @@ int flow__sink_shuffle(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
 
 typedef struct flow__shuf_reader flow__shuf_reader_t;
 
+/* children: the node's narrow inputs (co-partitioned parents), read in place
+ * of a shuffle. */
 int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
-                           flow__shuf_reader_t **out);
+                           flow_iter_t *const *children, flow__shuf_reader_t **out);
 int flow__shuf_reader_next(flow__shuf_reader_t *r, flow_rec_t *out);
 /* Close and add the reader's counters (shuffle bytes read, spill) into m. */
 void flow__shuf_reader_close(flow__shuf_reader_t *r, flow__metrics_t *m);
