@@ -103,6 +103,7 @@ struct flow_context {
     flow__shuffle_t **shuffles; /* Live shuffles. */
     int nshuffles;             /* Their number. */
     char value_buf[256];       /* flow_context_get's answer. */
+    char work_dir[320];        /* This context's directory under local.dir, or "". */
 };
 
 /* Record an error on the context and return code. */

@@ -10,7 +10,10 @@
  * it, and the scheduler waits for all attempts in flight to answer before it
  * returns, so no stray result can reach a later job. */
 #include <errno.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,8 +57,30 @@ static int wait_registrations(flow_context_t *ctx)
     return FLOW_OK;
 }
 
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(p);
+}
+
+/* Spill files and shuffle outputs of this context go into a directory of its
+ * own under local.dir, removed when the context is destroyed. */
+static int make_work_dir(flow_context_t *ctx)
+{
+    snprintf(ctx->work_dir, sizeof ctx->work_dir, "%s/flow-%d-XXXXXX", ctx->set.local_dir,
+             (int)getpid());
+    if (!mkdtemp(ctx->work_dir)) {
+        int e = errno;
+        ctx->work_dir[0] = '\0';
+        return flow__ctx_error(ctx, FLOW_EIO, "local.dir %s: cannot create a directory: %s",
+                               ctx->set.local_dir, strerror(e));
+    }
+    return FLOW_OK;
+}
+
 int flow__sched_start(flow_context_t *ctx)
 {
+    if (make_work_dir(ctx) < 0)
+        return ctx->err.code;
     ctx->zctx = zmq_ctx_new();
     if (!ctx->zctx)
         return flow__ctx_error(ctx, FLOW_ENET, "zmq_ctx_new: %s", zmq_strerror(errno));
@@ -74,7 +99,7 @@ int flow__sched_start(flow_context_t *ctx)
     ctx->group.n = ctx->nexecs;
     ctx->group.stores = flow__calloc((size_t)ctx->nexecs, sizeof *ctx->group.stores);
     for (int i = 0; i < ctx->nexecs; i++)
-        ctx->group.stores[i] = flow__bs_new(ctx->set.local_dir, ctx->set.executor_memory / 2,
+        ctx->group.stores[i] = flow__bs_new(ctx->work_dir, ctx->set.executor_memory / 2,
                                             ctx->set.shuffle_compress);
     for (int i = 0; i < ctx->nexecs; i++) {
         flow__exec_slot_t *x = &ctx->execs[i];
@@ -83,7 +108,7 @@ int flow__sched_start(flow_context_t *ctx)
         x->cfg.env.store = ctx->group.stores[i];
         x->cfg.env.group = &ctx->group;
         x->cfg.env.mem_limit = ctx->set.executor_memory / 4;
-        x->cfg.env.local_dir = ctx->set.local_dir;
+        x->cfg.env.local_dir = ctx->work_dir;
         x->cfg.zctx = ctx->zctx;
         snprintf(x->cfg.endpoint, sizeof x->cfg.endpoint, "%s", ctx->endpoint);
         x->cfg.id = x->id;
@@ -125,6 +150,9 @@ void flow__sched_stop(flow_context_t *ctx)
     flow__free(ctx->group.stores);
     ctx->group.stores = NULL;
     ctx->group.n = 0;
+    if (ctx->work_dir[0])
+        nftw(ctx->work_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ctx->work_dir[0] = '\0';
     if (ctx->router) {
         zmq_close(ctx->router);
         flow__wire_rx_free(&ctx->rx);
