@@ -19,6 +19,16 @@
 flow_dataset_t *flow__ds_new(flow_context_t *ctx, uint8_t kind, const char *name,
                              flow_dataset_t *const *parents, int nparents)
 {
+    uint32_t depth = 1;
+    for (int i = 0; i < nparents; i++)
+        if (parents[i]->depth + 1 > depth)
+            depth = parents[i]->depth + 1;
+    if (depth > FLOW_MAX_LINEAGE) {
+        flow__ctx_error(ctx, FLOW_EINVAL,
+                        "%s: lineage deeper than %d datasets (a task could not hold it)",
+                        name, FLOW_MAX_LINEAGE);
+        return NULL;
+    }
     flow_dataset_t *d = flow__calloc(1, sizeof *d);
     d->ctx = ctx;
     d->id = ctx->next_dataset++;
@@ -26,6 +36,7 @@ flow_dataset_t *flow__ds_new(flow_context_t *ctx, uint8_t kind, const char *name
     snprintf(d->name, sizeof d->name, "%s", name);
     d->refs = 1;
     d->user_held = 1;
+    d->depth = depth;
     if (nparents > 0) {
         d->parents = flow__calloc((size_t)nparents, sizeof *d->parents);
         for (int i = 0; i < nparents; i++) {
@@ -263,6 +274,8 @@ flow_dataset_t *flow__ds_op(flow_dataset_t *parent, uint8_t op, const void *fn,
         return NULL;
     }
     flow_dataset_t *d = flow__ds_new(ctx, FLOW_DS_OP, flow__op_name(op), &parent, 1);
+    if (!d)
+        return NULL;
     d->est_bytes = parent->est_bytes;
     d->op = op;
     /* Operators that keep every record's key keep the partitioning. */
@@ -362,6 +375,8 @@ flow_dataset_t *flow_dataset_sample(flow_dataset_t *ds, int with_replacement,
         return NULL;
     }
     flow_dataset_t *d = flow__ds_op(ds, FLOW_OP_SAMPLE, NULL, NULL, 0);
+    if (!d)
+        return NULL;
     d->with_replacement = with_replacement != 0;
     d->fraction = fraction;
     d->seed = seed;
@@ -387,6 +402,8 @@ flow_dataset_t *flow_dataset_union_all(flow_dataset_t *const *ds, int n)
         return NULL;
     }
     flow_dataset_t *d = flow__ds_new(ctx, FLOW_DS_UNION, "union", ds, n);
+    if (!d)
+        return NULL;
     d->nparts = (int)total;
     for (int i = 0; i < n; i++)
         d->est_bytes += ds[i]->est_bytes;
@@ -406,6 +423,8 @@ flow_dataset_t *flow_dataset_coalesce(flow_dataset_t *ds, int nparts)
         return NULL;
     }
     flow_dataset_t *d = flow__ds_new(ds->ctx, FLOW_DS_COALESCE, "coalesce", &ds, 1);
+    if (!d)
+        return NULL;
     d->nparts = nparts < ds->nparts ? nparts : ds->nparts;
     d->est_bytes = ds->est_bytes;
     return d;
@@ -413,8 +432,9 @@ flow_dataset_t *flow_dataset_coalesce(flow_dataset_t *ds, int nparts)
 
 /* ---- Resolution to tasks ------------------------------------------------------------------- */
 
-/* A reduce partition: a SHUFFLE_READ leaf naming where each map output lives. */
-static int encode_shuffle_read(flow_dataset_t *ds, int p, flow__wbuf_t *b)
+/* A reduce partition: a SHUFFLE_READ leaf naming where each map output lives.
+ * Kept out of line: its buffers must not weigh on every level of a lineage. */
+__attribute__((noinline)) static int encode_shuffle_read(flow_dataset_t *ds, int p, flow__wbuf_t *b)
 {
     flow__opnode_t n;
     memset(&n, 0, sizeof n);
@@ -449,7 +469,8 @@ static int encode_shuffle_read(flow_dataset_t *ds, int p, flow__wbuf_t *b)
     return FLOW_OK;
 }
 
-int flow__ds_encode_partition(flow_dataset_t *ds, int p, flow__wbuf_t *b)
+/* Partition p of a source, union, coalesce, shuffled or cartesian dataset. */
+__attribute__((noinline)) static int encode_other(flow_dataset_t *ds, int p, flow__wbuf_t *b)
 {
     flow__opnode_t n;
     memset(&n, 0, sizeof n);
@@ -495,6 +516,22 @@ int flow__ds_encode_partition(flow_dataset_t *ds, int p, flow__wbuf_t *b)
         return flow__ds_encode_partition(ds->parents[1], p % nb, b);
     }
     default:
+        return flow__ctx_error(ds->ctx, FLOW_EPROTO, "dataset %u of unknown kind %u", ds->id,
+                               ds->kind);
+    }
+}
+
+int flow__ds_encode_partition(flow_dataset_t *ds, int p, flow__wbuf_t *b)
+{
+    /* Chains of one-parent operators are walked in a loop, so that a long
+     * lineage does not take a stack frame per level. */
+    for (;;) {
+        if (ds->kind != FLOW_DS_OP)
+            return encode_other(ds, p, b);
+        flow__opnode_t n;
+        memset(&n, 0, sizeof n);
+        n.dataset = ds->id;
+        n.partition = (uint32_t)p;
         n.kind = ds->op;
         n.fn = ds->fn;
         n.arg = ds->arg;
@@ -505,7 +542,7 @@ int flow__ds_encode_partition(flow_dataset_t *ds, int p, flow__wbuf_t *b)
         n.start_index = ds->starts ? ds->starts[p] : 0;
         n.nchildren = 1;
         flow__task_put_node(b, &n);
-        return flow__ds_encode_partition(ds->parents[0], p, b);
+        ds = ds->parents[0];
     }
 }
 

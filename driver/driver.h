@@ -17,6 +17,10 @@
 #include "source.h"
 #include "wire.h"
 
+/* Longest lineage a dataset may have: tasks carry it as a tree, decoded
+ * recursively (lib/plan.c allows 20,000 levels). */
+#define FLOW_MAX_LINEAGE 10000
+
 /* What a dataset node is. */
 enum flow__ds_kind {
     FLOW_DS_SOURCE = 1, /* Splits of a source. */
@@ -64,6 +68,7 @@ struct flow_dataset {
     int map_combine;            /* SHUFFLED: map tasks combine too. */
     flow__shufread_t read;      /* SHUFFLED: reduce side (mode, fn, arg). */
     uint64_t est_bytes;         /* Estimated size (sources: exact; else inherited). */
+    uint32_t depth;             /* Longest path to a source, in datasets. */
     uint32_t hash_parts;        /* Records are hash-partitioned by key into this many
                                    partitions (0: not known), so a shuffle with the
                                    same partitioner can read it narrowly. */

@@ -59,6 +59,8 @@ static flow_dataset_t *shuffled_new_k(flow_dataset_t *const *parents, int n, con
         return NULL;
     }
     flow_dataset_t *d = flow__ds_new(ctx, FLOW_DS_SHUFFLED, name, parents, n);
+    if (!d)
+        return NULL;
     d->nparts = (int)part->nparts;
     d->part = *part;
     d->part.arg = copy_bytes(part->arg, part->arg_len);
@@ -626,6 +628,8 @@ flow_dataset_t *flow_dataset_cartesian(flow_dataset_t *a, flow_dataset_t *b)
     }
     flow_dataset_t *both[2] = {a, b};
     flow_dataset_t *d = flow__ds_new(a->ctx, FLOW_DS_CARTESIAN, "cartesian", both, 2);
+    if (!d)
+        return NULL;
     d->nparts = a->nparts * b->nparts;
     d->est_bytes = a->est_bytes * (b->nparts ? (uint64_t)b->nparts : 1);
     return d;

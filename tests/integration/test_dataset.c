@@ -51,7 +51,7 @@ static flow_context_t *context_with(const char *master, const char *key, const c
     return c;
 }
 
-/* ---- Observing datasets ------------------------------------------------------------- */
+/* ---- Observing datasets -------------------------------------------------------------- */
 
 static const char *err_of(flow_dataset_t *ds)
 {
@@ -196,7 +196,7 @@ static int64_t *random_i64(uint64_t seed, size_t n, uint64_t bound)
     return v;
 }
 
-/* ---- UDFs (run in executor threads: they report with flow_task_fail) ---------------- */
+/* ---- UDFs (run in executor threads: they report with flow_task_fail) ----------------- */
 
 static int is_aligned(const void *p, size_t n) { return n == 0 || (uintptr_t)p % 8 == 0; }
 
@@ -329,6 +329,15 @@ static int add_arg(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out, const 
     *v = flow_i64(in->val) + flow_i64(arg->data);
     out->val = v;
     out->vlen = 8;
+    return 0;
+}
+
+/* map: the argument's bytes as the value (pointing into arg). */
+static int value_from_arg(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out,
+                          const flow_buf_t *arg)
+{
+    out->val = arg->data;
+    out->vlen = arg->len;
     return 0;
 }
 
@@ -826,6 +835,28 @@ START_TEST(test_text_file_glob_in_path_order)
 }
 END_TEST
 
+/* Relative paths and patterns are read against the working directory. */
+START_TEST(test_text_file_relative_path)
+{
+    open_master(_i);
+    char *dir = test_tmpdir(), path[512], cwd[4096];
+    snprintf(path, sizeof path, "%s/rel.txt", dir);
+    test_write_file(path, "r1\nr2\n", 6);
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    ck_assert_int_eq(chdir(dir), 0);
+    flow_dataset_t *a = flow_dataset_text_file(ctx, "rel.txt", 0);
+    flow_dataset_t *b = flow_dataset_text_file(ctx, "./r*.txt", 0);
+    ck_assert_int_eq(chdir(cwd), 0);
+    REQUIRE(a != NULL && b != NULL, "relative text_file: %s", flow_last_error(ctx));
+    assert_lines(a, (const char *const[]){"r1\nr2\n"}, 1, "relative path");
+    assert_lines(b, (const char *const[]){"r1\nr2\n"}, 1, "relative pattern");
+    flow_dataset_destroy(&a);
+    flow_dataset_destroy(&b);
+    test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_text_file_missing_path_error_names_it)
 {
     open_master(_i);
@@ -899,7 +930,7 @@ START_TEST(test_text_file_min_partitions_is_a_lower_bound)
 }
 END_TEST
 
-/* ---- Narrow transformations ----------------------------------------------------------- */
+/* ---- Narrow transformations ---------------------------------------------------------- */
 
 START_TEST(test_map_applies_the_function_with_its_argument)
 {
@@ -925,6 +956,15 @@ START_TEST(test_map_applies_the_function_with_its_argument)
         want[k++] = ref_affine(x, args[0][0], args[0][1]);
     assert_i64s(m, want, k, "map over range");
     flow_dataset_destroy(&m);
+    /* The output may point into the argument. */
+    const char word[] = "argument bytes";
+    flow_rec_t *wrec = malloc(sizeof *wrec * k);
+    for (size_t i = 0; i < k; i++)
+        wrec[i] = flow_rec(word, sizeof word);
+    m = flow_dataset_map(r, value_from_arg, word, sizeof word);
+    assert_recs(m, wrec, k, "map into its argument");
+    flow_dataset_destroy(&m);
+    free(wrec);
     flow_dataset_destroy(&r);
     flow_dataset_destroy(&src);
     free(want);
@@ -1015,7 +1055,8 @@ START_TEST(test_map_partitions_sees_its_partition)
     int64_t *ab = malloc(sizeof *ab * (na + nb));
     memcpy(ab, a, na * sizeof *a);
     memcpy(ab + na, b, nb * sizeof *b);
-    int64_t *keys = malloc(sizeof *keys * (na + nb + 16)), *vals = malloc(sizeof *vals * (na + nb + 16));
+    int64_t *keys = malloc(sizeof *keys * (na + nb + 16));
+    int64_t *vals = malloc(sizeof *vals * (na + nb + 16));
     flow_dataset_t *da = flow_dataset_parallelize_i64(ctx, a, na, 3);
     flow_dataset_t *db = flow_dataset_parallelize_i64(ctx, b, nb, 2);
     size_t *offa = partition_offsets(da), *offb = partition_offsets(db);
@@ -1251,6 +1292,13 @@ START_TEST(test_coalesce_reads_contiguous_runs)
         flow_dataset_destroy(&tag);
         flow_dataset_destroy(&co);
     }
+    /* Below a coalesce, map_partitions sees the parent's partition indices. */
+    flow_dataset_t *tag = flow_dataset_map_partitions(src, tag_partition, NULL, 0);
+    flow_dataset_t *cot = flow_dataset_coalesce(tag, 3);
+    size_t k = ref_tags(v, off, 10, 0, keys, vals);
+    assert_tags(cot, keys, vals, k, "coalesce of map_partitions");
+    flow_dataset_destroy(&cot);
+    flow_dataset_destroy(&tag);
     /* More partitions than the parent has: the parent's. */
     flow_dataset_t *co = flow_dataset_coalesce(src, 25);
     ck_assert_int_eq(flow_dataset_npartitions(co), 10);
@@ -1277,7 +1325,8 @@ START_TEST(test_zip_with_index_numbers_records_in_order)
         for (size_t j = 0; j < len; j++)
             bytes[i * 16 + j] = (char)test_rand(&seed);
         /* Input keys are dropped: key half of the records. */
-        in[i] = i % 2 ? flow_rec(bytes + i * 16, len) : flow_rec_kv("key", 3, bytes + i * 16, len);
+        in[i] = i % 2 ? flow_rec(bytes + i * 16, len)
+                      : flow_rec_kv("key", 3, bytes + i * 16, len);
         idx[i] = (int64_t)i;
         want[i] = flow_rec_kv(in[i].val, in[i].vlen, &idx[i], 8);
     }
@@ -1309,6 +1358,12 @@ START_TEST(test_zip_with_index_numbers_records_in_order)
         want2[i] = flow_rec_kv(&vals[i], 8, &idx[i], 8);
     }
     assert_recs(z, want2, 1000, "zip_with_index over a filter");
+    /* zip of zip: the inner index becomes the key. */
+    flow_dataset_t *zz = flow_dataset_zip_with_index(z);
+    for (int64_t i = 0; i < 1000; i++)
+        want2[i] = flow_rec_kv(&idx[i], 8, &idx[i], 8);
+    assert_recs(zz, want2, 1000, "zip_with_index of zip_with_index");
+    flow_dataset_destroy(&zz);
     flow_dataset_destroy(&z);
     flow_dataset_destroy(&f);
     flow_dataset_destroy(&r);
@@ -1423,7 +1478,28 @@ START_TEST(test_long_chain_of_maps)
 }
 END_TEST
 
-/* ---- sample ----------------------------------------------------------------------------- */
+START_TEST(test_lineage_too_deep_is_refused)
+{
+    open_master(_i);
+    const int64_t one = 1;
+    flow_dataset_t *ds = flow_dataset_range(ctx, 0, 10, 1, 1), *next = ds;
+    int made = 0;
+    while ((next = flow_dataset_map(ds, add_arg, &one, sizeof one)) != NULL) {
+        flow_dataset_destroy(&ds);
+        ds = next;
+        made++;
+    }
+    /* The range is depth 1; 9999 maps fit and the next is refused. */
+    ck_assert_int_eq(made, 9999);
+    ck_assert_ptr_nonnull(strstr(flow_last_error(ctx), "lineage deeper than"));
+    uint64_t n = 0;
+    ck_assert_int_eq(flow_dataset_count(ds, &n), FLOW_OK);
+    ck_assert_uint_eq(n, 10);
+    flow_dataset_destroy(&ds);
+}
+END_TEST
+
+/* ---- sample -------------------------------------------------------------------------- */
 
 static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -1588,7 +1664,7 @@ START_TEST(test_sample_fraction_is_roughly_right)
 }
 END_TEST
 
-/* ---- Records ------------------------------------------------------------------------------ */
+/* ---- Records ------------------------------------------------------------------------- */
 
 START_TEST(test_keyed_unkeyed_and_empty_records_survive)
 {
@@ -1680,7 +1756,7 @@ START_TEST(test_values_are_aligned_in_udfs_and_results)
 }
 END_TEST
 
-/* ---- Handles ------------------------------------------------------------------------------ */
+/* ---- Handles ------------------------------------------------------------------------- */
 
 START_TEST(test_destroying_a_parent_first_keeps_the_child_working)
 {
@@ -1740,14 +1816,15 @@ START_TEST(test_dataset_destroy_twice_is_safe)
 }
 END_TEST
 
-/* ---- Typed keys ---------------------------------------------------------------------------- */
+/* ---- Typed keys ---------------------------------------------------------------------- */
 
 static int sign(int x) { return (x > 0) - (x < 0); }
 
 START_TEST(test_key_i64_round_trips_and_orders)
 {
     uint64_t seed = 141;
-    int64_t special[] = {INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX, -256, 255};
+    int64_t special[] = {INT64_MIN, INT64_MIN + 1, -1,   0,  1,
+                         INT64_MAX - 1, INT64_MAX,     -256, 255};
     size_t n = 20000;
     int64_t *v = malloc(sizeof *v * n);
     for (size_t i = 0; i < n; i++) {
@@ -1816,7 +1893,7 @@ START_TEST(test_key_f64_round_trips_and_orders)
 }
 END_TEST
 
-/* ---- Bad input ---------------------------------------------------------------------------- */
+/* ---- Bad input ----------------------------------------------------------------------- */
 
 START_TEST(test_bad_master_url_is_named)
 {
@@ -1893,6 +1970,13 @@ START_TEST(test_bad_arguments_fail_with_a_message)
             flow_last_error(ctx));
     ck_assert_ptr_null(flow_dataset_text_file(ctx, "/", -3));
     REQUIRE(strstr(flow_last_error(ctx), "-3"), "text_file error: %s", flow_last_error(ctx));
+
+    flow_context_t *other = test_context("local");
+    flow_dataset_t *foreign = flow_dataset_range(other, 0, 10, 1, 1);
+    ck_assert_ptr_null(flow_dataset_union(r, foreign));
+    REQUIRE(strstr(flow_last_error(ctx), "another context"), "union error: %s",
+            flow_last_error(ctx));
+    flow_context_destroy(&other);
     flow_dataset_destroy(&r);
 }
 END_TEST
@@ -1914,7 +1998,8 @@ Suite *dataset_suite(void)
           test_text_file_empty_file_has_no_records,
           test_text_file_every_split_size_gives_each_line_once,
           test_text_file_directory_in_name_order_skipping_hidden,
-          test_text_file_glob_in_path_order, test_text_file_missing_path_error_names_it,
+          test_text_file_glob_in_path_order, test_text_file_relative_path,
+          test_text_file_missing_path_error_names_it,
           test_text_file_unreadable_error_names_it,
           test_text_file_min_partitions_is_a_lower_bound}},
         {"narrow", 120,
@@ -1924,7 +2009,7 @@ Suite *dataset_suite(void)
           test_keys_of_unkeyed_records_fails_the_job, test_union_gives_partitions_in_order,
           test_coalesce_reads_contiguous_runs, test_zip_with_index_numbers_records_in_order,
           test_glom_gives_one_block_per_partition, test_chain_of_transformations_pipelines,
-          test_long_chain_of_maps}},
+          test_long_chain_of_maps, test_lineage_too_deep_is_refused}},
         {"sample", 120,
          {test_sample_matches_the_documented_generator, test_sample_edge_fractions,
           test_sample_fraction_is_roughly_right}},
