@@ -259,6 +259,17 @@ flow_dataset_t *flow_dataset_text_file(flow_context_t *ctx, const char *path,
     return source_new(ctx, FLOW_SRC_TEXT, "text_file", s, ns);
 }
 
+flow_dataset_t *flow_dataset_text_chunks(flow_context_t *ctx, const char *path,
+                                         int min_partitions)
+{
+    flow_dataset_t *d = flow_dataset_text_file(ctx, path, min_partitions);
+    if (d) {
+        d->src_kind = FLOW_SRC_TEXT_CHUNKS;
+        flow_dataset_set_name(d, "text_chunks");
+    }
+    return d;
+}
+
 /* ---- Narrow transformations ---------------------------------------------------------------- */
 
 flow_dataset_t *flow__ds_op(flow_dataset_t *parent, uint8_t op, const void *fn,

@@ -377,7 +377,12 @@ static const char *ds_kind_name(const flow_dataset_t *d)
 static void fail_job(job_t *j, stage_t *st, const flow__task_result_t *r, uint32_t attempts)
 {
     flow_context_t *ctx = j->ctx;
-    flow_dataset_t *d = flow__ds_find(ctx, r->err.dataset ? r->err.dataset : st->ds->id);
+    /* A failure no operator claimed comes from the stage's sink: in a map
+     * stage, that is the shuffle (its combiner, partitioner or records). */
+    uint32_t id = r->err.dataset ? r->err.dataset
+                  : st->shuf     ? st->shuf->red_ds->id
+                                 : st->ds->id;
+    flow_dataset_t *d = flow__ds_find(ctx, id);
     flow__ctx_error(ctx, r->err.code,
                     "dataset %u '%s' (%s), job %u, stage %u, partition %u, attempt %u of "
                     "%d%s: %s",

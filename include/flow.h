@@ -282,6 +282,13 @@ FLOW_EXPORT flow_dataset_t *flow_dataset_range(flow_context_t *ctx, int64_t star
  * names it. */
 FLOW_EXPORT flow_dataset_t *flow_dataset_text_file(flow_context_t *ctx, const char *path,
                                                    int min_partitions);
+/* The same files and splits as text_file, read as chunks of whole lines (up
+ * to 1 MiB each; a longer line is a chunk of its own), raw: each line keeps
+ * its '\n' (and any '\r'); the last line of a file may lack its '\n'. For
+ * UDFs that scan many lines at once (memchr or memmem over a chunk) rather
+ * than paying a call per line; every line is in exactly one chunk. */
+FLOW_EXPORT flow_dataset_t *flow_dataset_text_chunks(flow_context_t *ctx, const char *path,
+                                                     int min_partitions);
 
 /* ---- Datasets ----------------------------------------------------------- */
 

@@ -18,6 +18,7 @@ enum {
     FLOW_SRC_BLOCK = 1, /* Records in block layout carried in the split. */
     FLOW_SRC_RANGE = 2, /* An arithmetic run of int64 values. */
     FLOW_SRC_TEXT = 3,  /* A byte range of a text file. */
+    FLOW_SRC_TEXT_CHUNKS = 4, /* The same, as chunks of whole lines. */
 };
 
 typedef struct flow__split {
@@ -57,6 +58,7 @@ const flow__source_ops_t *flow__source_ops(uint8_t kind);
 extern const flow__source_ops_t flow__src_block_ops;
 extern const flow__source_ops_t flow__src_range_ops;
 extern const flow__source_ops_t flow__src_text_ops;
+extern const flow__source_ops_t flow__src_text_chunk_ops;
 
 /* Driver side: records (copied) into nparts block splits, contiguous runs. */
 int flow__block_plan(const flow_rec_t *recs, size_t n, int nparts, flow__err_t *err,

@@ -462,3 +462,47 @@ const flow__source_ops_t flow__src_text_ops = {
     .close = text_close,
     .metrics = text_metrics,
 };
+
+/* ---- Chunks of whole lines (text_chunks) ------------------------------------
+ * The same splits, read as runs of whole lines of up to FLOW_TEXT_CHUNK bytes
+ * (a longer line is a chunk of its own), raw: every '\n' and '\r' kept. The
+ * split owns the bytes from its first line's start to the end of the line
+ * holding its last byte, so chunks of consecutive splits tile the file. */
+
+#define FLOW_TEXT_CHUNK (1u << 20)
+
+static int chunk_next(void *reader, flow_rec_t *out, flow__err_t *err)
+{
+    text_reader_t *r = reader;
+    const char *s = r->pos;
+    if (s >= r->stop)
+        return 0;
+    /* The end of what this split owns: the end of the line holding stop - 1. */
+    const char *nl = memchr(r->stop - 1, '\n', (size_t)(r->end - (r->stop - 1)));
+    const char *own_end = nl ? nl + 1 : r->end, *e;
+    if ((size_t)(own_end - s) <= FLOW_TEXT_CHUNK) {
+        e = own_end;
+    } else {
+        const char *last = memrchr(s, '\n', FLOW_TEXT_CHUNK);
+        if (last) {
+            e = last + 1;
+        } else {
+            nl = memchr(s + FLOW_TEXT_CHUNK, '\n', (size_t)(own_end - s) - FLOW_TEXT_CHUNK);
+            e = nl ? nl + 1 : own_end;
+        }
+    }
+    r->pos = e >= own_end ? r->stop : e;
+    r->m.records++;
+    r->m.bytes += (uint64_t)(e - s);
+    *out = flow_rec(s, (size_t)(e - s));
+    return 1;
+}
+
+const flow__source_ops_t flow__src_text_chunk_ops = {
+    .kind = FLOW_SRC_TEXT_CHUNKS,
+    .name = "text_chunks",
+    .open = text_open,
+    .next = chunk_next,
+    .close = text_close,
+    .metrics = text_metrics,
+};

@@ -567,6 +567,68 @@ START_TEST(test_relative_path_reads_from_any_directory)
 }
 END_TEST
 
+/* Read every split of path as chunks and concatenate them. */
+static size_t read_chunks(const char *path, uint64_t split_size, char *out, size_t cap)
+{
+    flow__split_t *splits;
+    int n;
+    flow__err_t err;
+    flow__err_clear(&err);
+    ck_assert_int_eq(flow__text_plan(path, 0, split_size, &err, &splits, &n), FLOW_OK);
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        void *r;
+        ck_assert_int_eq(flow__src_text_chunk_ops.open(splits[i].data, splits[i].len, &err, &r),
+                         FLOW_OK);
+        flow_rec_t rec;
+        while (flow__src_text_chunk_ops.next(r, &rec, &err) == 1) {
+            ck_assert_uint_le(len + rec.vlen, cap);
+            /* A chunk is whole lines: it ends with '\n' unless the file does not. */
+            ck_assert_uint_gt(rec.vlen, 0);
+            memcpy(out + len, rec.val, rec.vlen);
+            len += rec.vlen;
+        }
+        flow__src_text_chunk_ops.close(r);
+    }
+    flow__splits_free(splits, n);
+    return len;
+}
+
+START_TEST(test_chunks_tile_the_file_at_every_split_size)
+{
+    uint64_t seed = 5;
+    size_t len = 3000;
+    char *text = random_text(&seed, len);
+    char *path = write_in("chunks.txt", text, len);
+    char *got = malloc(len + 1);
+    for (uint64_t split = 1; split <= len; split += (split < 64 ? 1 : 37)) {
+        size_t n = read_chunks(path, split, got, len);
+        ck_assert_uint_eq(n, len);
+        ck_assert_int_eq(memcmp(got, text, len), 0);
+    }
+    free(got);
+    free(path);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_chunks_hold_a_line_longer_than_a_chunk)
+{
+    size_t len = (3u << 20) + 10;
+    char *text = malloc(len);
+    memset(text, 'x', len);
+    text[5] = '\n';
+    text[(2u << 20) + 3] = '\n';
+    char *path = write_in("long.txt", text, len);
+    char *got = malloc(len);
+    ck_assert_uint_eq(read_chunks(path, 1u << 20, got, len), len);
+    ck_assert_int_eq(memcmp(got, text, len), 0);
+    free(got);
+    free(path);
+    free(text);
+}
+END_TEST
+
 Suite *text_suite(void)
 {
     Suite *s = suite_create("text");
@@ -590,6 +652,8 @@ Suite *text_suite(void)
     tcase_add_test(tc, test_malformed_split_fails_eproto);
     tcase_add_test(tc, test_file_changed_after_planning_fails_eio);
     tcase_add_test(tc, test_relative_path_reads_from_any_directory);
+    tcase_add_test(tc, test_chunks_tile_the_file_at_every_split_size);
+    tcase_add_test(tc, test_chunks_hold_a_line_longer_than_a_chunk);
     suite_add_tcase(s, tc);
     return s;
 }
