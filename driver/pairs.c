@@ -505,7 +505,8 @@ static int weighted_cmp(const void *pa, const void *pb, void *ud)
 static void pick_bounds(weighted_t *w, size_t n, int nparts, const key_order_t *o,
                         flow__wbuf_t *out)
 {
-    qsort_r(w, n, sizeof *w, weighted_cmp, (void *)o);
+    if (n) /* w is NULL when nothing was sampled. */
+        qsort_r(w, n, sizeof *w, weighted_cmp, (void *)o);
     double total = 0, step, cum = 0, target;
     for (size_t i = 0; i < n; i++)
         total += w[i].weight;

@@ -1,5 +1,6 @@
 /* aggtable.c - open-addressing hash table for aggregation (see aggtable.h) */
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -8,9 +9,29 @@
 
 #define INITIAL_CAP 1024
 
-void flow__agg_init(flow__aggtable_t *t)
+#define INITIAL_SHIFT 54 /* 64 - log2(INITIAL_CAP). */
+
+/* The home slot of a hash: multiplicative hashing of the salted hash, top bits. */
+static inline size_t slot_of(const flow__aggtable_t *t, uint64_t h)
+{
+    return (size_t)(((h ^ t->salt) * 0x9E3779B97F4A7C15ull) >> t->shift);
+}
+
+/* Big tables are probed at random: ask for huge pages, so that a probe costs
+ * a cache miss but not also a TLB miss (a no-op where the kernel says no). */
+static void advise_huge(void *p, size_t bytes)
+{
+    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+    uintptr_t hi = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
+    if (bytes >= (2u << 20) && hi > lo)
+        madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
+void flow__agg_init(flow__aggtable_t *t, uint64_t salt)
 {
     t->cap = INITIAL_CAP;
+    t->shift = INITIAL_SHIFT;
+    t->salt = salt;
     t->count = 0;
     t->slots = flow__calloc(t->cap, sizeof *t->slots);
     flow__arena_init(&t->arena, 64u << 10);
@@ -30,6 +51,7 @@ void flow__agg_clear(flow__aggtable_t *t)
         /* Give back a grown table: after a spill it starts small again. */
         flow__free(t->slots);
         t->cap = INITIAL_CAP;
+        t->shift = INITIAL_SHIFT;
         t->slots = flow__malloc(t->cap * sizeof *t->slots);
     }
     memset(t->slots, 0, t->cap * sizeof *t->slots);
@@ -45,20 +67,22 @@ uint64_t flow__agg_hash(const void *key, size_t klen)
 
 static void grow(flow__aggtable_t *t)
 {
-    size_t ncap = t->cap * 2;
-    flow__agg_entry_t *ns = flow__calloc(ncap, sizeof *ns);
-    for (size_t i = 0; i < t->cap; i++) {
-        flow__agg_entry_t *e = &t->slots[i];
+    size_t ocap = t->cap;
+    flow__agg_entry_t *old = t->slots;
+    t->cap = ocap * 2;
+    t->shift--;
+    t->slots = flow__calloc(t->cap, sizeof *t->slots);
+    advise_huge(t->slots, t->cap * sizeof *t->slots);
+    for (size_t i = 0; i < ocap; i++) {
+        flow__agg_entry_t *e = &old[i];
         if (!e->hash)
             continue;
-        size_t j = e->hash & (ncap - 1);
-        while (ns[j].hash)
-            j = (j + 1) & (ncap - 1);
-        ns[j] = *e;
+        size_t j = slot_of(t, e->hash);
+        while (t->slots[j].hash)
+            j = (j + 1) & (t->cap - 1);
+        t->slots[j] = *e;
     }
-    flow__free(t->slots);
-    t->slots = ns;
-    t->cap = ncap;
+    flow__free(old);
 }
 
 flow__agg_entry_t *flow__agg_upsert(flow__aggtable_t *t, const void *key, size_t klen,
@@ -66,7 +90,7 @@ flow__agg_entry_t *flow__agg_upsert(flow__aggtable_t *t, const void *key, size_t
 {
     if ((t->count + 1) * 10 > t->cap * 7)
         grow(t);
-    size_t mask = t->cap - 1, i = hash & mask;
+    size_t mask = t->cap - 1, i = slot_of(t, hash);
     for (;; i = (i + 1) & mask) {
         flow__agg_entry_t *e = &t->slots[i];
         if (!e->hash)

@@ -33,11 +33,19 @@ typedef struct flow__agg_entry {
 typedef struct flow__aggtable {
     flow__agg_entry_t *slots; /* The table. */
     size_t cap;               /* Number of slots (a power of two). */
+    unsigned shift;           /* 64 - log2(cap): slots come from the top bits. */
+    uint64_t salt;            /* Mixed into slot numbers (see flow__agg_init). */
     size_t count;             /* Entries in use. */
     flow__arena_t arena;      /* Long keys and values. */
 } flow__aggtable_t;
 
-void flow__agg_init(flow__aggtable_t *t);
+/* salt picks the table's slot order. Tables fed from other tables' output
+ * (a reduce task reads map outputs written in their tables' slot order) must
+ * use another salt, or the keys arrive in slot order and pile into long
+ * probe runs. */
+#define FLOW_AGG_SALT_MAP 0x243F6A8885A308D3ull
+#define FLOW_AGG_SALT_REDUCE 0x13198A2E03707344ull
+void flow__agg_init(flow__aggtable_t *t, uint64_t salt);
 void flow__agg_free(flow__aggtable_t *t);
 /* Forget every entry, keeping the memory for reuse. */
 void flow__agg_clear(flow__aggtable_t *t);

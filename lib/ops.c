@@ -65,6 +65,8 @@ int flow_emit(flow_emit_t *out, const flow_rec_t *r)
     }
     if (rec.vlen > FLOW_REC_MAX || (rec.key && rec.klen > FLOW_REC_MAX))
         return FLOW_EINVAL;
+    if (!out->buf)
+        return out->consume(out->ud, &rec);
     flow__block_append(out->buf, &rec);
     return FLOW_OK;
 }
@@ -207,13 +209,37 @@ static int next_flat_map(flow_iter_t *it, flow_rec_t *out)
             return rc;
         enter_udf(it);
         flow__arena_reset(&it->scratch);
-        flow_emit_t em = {&it->buf, it->node->kind == FLOW_OP_FLAT_MAP_VALUES ? &in : NULL};
+        flow_emit_t em = {&it->buf, it->node->kind == FLOW_OP_FLAT_MAP_VALUES ? &in : NULL,
+                          NULL, NULL};
         rc = ((flow_flat_map_fn *)it->fn)(it->t, &in, &em, &it->arg);
         if (rc != 0)
             return flow__udf_failed(it->t, flow__op_name(it->node->kind), rc);
         if (flow__task_cancelled(it->t))
             return FLOW_ECANCELED;
     }
+}
+
+int flow__iter_push(flow_iter_t *it, flow__consume_fn *consume, void *ud)
+{
+    if (it->next != next_flat_map)
+        return 0;
+    flow_rec_t in;
+    int rc;
+    uint32_t part = it->t->partition;
+    while ((rc = it->children[0]->next(it->children[0], &in)) == 1) {
+        enter_udf(it);
+        flow__arena_reset(&it->scratch);
+        flow_emit_t em = {NULL, it->node->kind == FLOW_OP_FLAT_MAP_VALUES ? &in : NULL,
+                          consume, ud};
+        rc = ((flow_flat_map_fn *)it->fn)(it->t, &in, &em, &it->arg);
+        it->t->partition = part;
+        if (rc != 0)
+            return it->t->err->code ? it->t->err->code
+                                    : flow__udf_failed(it->t, flow__op_name(it->node->kind), rc);
+        if (flow__task_cancelled(it->t))
+            return FLOW_ECANCELED;
+    }
+    return rc < 0 ? rc : 1;
 }
 
 static int next_keys_values(flow_iter_t *it, flow_rec_t *out)
@@ -319,7 +345,7 @@ static int next_map_partitions(flow_iter_t *it, flow_rec_t *out)
     if (!it->filled) {
         it->filled = 1;
         enter_udf(it);
-        flow_emit_t em = {&it->buf, NULL};
+        flow_emit_t em = {&it->buf, NULL, NULL, NULL};
         int rc = ((flow_partition_fn *)it->fn)(it->t, it->children[0], &em, &it->arg);
         if (rc != 0 || it->t->err->code != FLOW_OK)
             return flow__udf_failed(it->t, "map_partitions", rc ? rc : -1);

@@ -45,10 +45,16 @@ struct flow_task {
     uint32_t fetch_exec;    /* and the executor that should hold it. */
 };
 
-/* Where flat_map-like UDFs emit (public as the opaque flow_emit_t). */
+/* A consumer of pushed records (see flow__iter_push). */
+typedef int flow__consume_fn(void *ud, const flow_rec_t *r);
+
+/* Where flat_map-like UDFs emit (public as the opaque flow_emit_t): into a
+ * block, or straight into a consumer when the sink pulls no further. */
 struct flow_emit {
-    flow__wbuf_t *buf;     /* Block receiving the records. */
-    const flow_rec_t *key; /* flat_map_values: the key every record gets. */
+    flow__wbuf_t *buf;          /* Block receiving the records, or NULL. */
+    const flow_rec_t *key;      /* flat_map_values: the key every record gets. */
+    flow__consume_fn *consume;  /* With buf NULL: called for each record. */
+    void *ud;                   /* Its argument. */
 };
 
 /* An executor's reusable task state (arenas recycled across tasks). */
@@ -93,6 +99,11 @@ static inline int flow__task_cancelled(flow_task_t *t)
  * unresolvable function, a source that cannot be opened). */
 int flow__iter_build(flow_task_t *t, flow__arena_t *arena, const flow__opnode_t *node,
                      flow_iter_t **out);
+/* When the root is a flat_map, run it pushing every emitted record into
+ * consume (no buffering: a combiner can take each record as it is made,
+ * Phoenix++'s combine-at-emit). Returns 1 after pushing everything (or a
+ * negative status), 0 when the root cannot push (then pull it instead). */
+int flow__iter_push(flow_iter_t *it, flow__consume_fn *consume, void *ud);
 /* Close the tree (unmapping inputs, freeing buffers) and add its source
  * counters into m. Safe on NULL. */
 void flow__iter_close(flow_iter_t *it, flow__metrics_t *m);

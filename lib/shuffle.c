@@ -258,6 +258,7 @@ typedef struct mapside {
     int nspills;                 /* Their number. */
     uint64_t spill_bytes;        /* Bytes spilled. */
     flow__arena_t arena;         /* Partitioner state. */
+    uint64_t *nrec;              /* Records taken (the task's count). */
 } mapside_t;
 
 static uint32_t entry_part(uint64_t hash, void *ud)
@@ -379,6 +380,14 @@ static int map_add(mapside_t *ms, const flow_rec_t *r)
     return ms->held > t->env->mem_limit ? map_spill(ms) : FLOW_OK;
 }
 
+/* The consumer of records pushed by a flat_map (flow__iter_push). */
+static int map_push(void *ud, const flow_rec_t *r)
+{
+    mapside_t *ms = ud;
+    (*ms->nrec)++;
+    return map_add(ms, r);
+}
+
 /* Table entries into the buckets (the end of a task that never spilled). */
 static int table_to_buckets(mapside_t *ms)
 {
@@ -460,7 +469,7 @@ static int map_finish(mapside_t *ms, flow__wbuf_t *out)
     uint64_t records = 0, bytes = 0;
     if (mo->on_disk) {
         records = mo->file.records;
-        bytes = mo->file.file_bytes;
+        bytes = mo->file.raw_bytes; /* As reads count them: records in block layout. */
     } else {
         for (uint32_t r = 0; r < mo->nparts; r++)
             bytes += mo->segs[r].len;
@@ -494,7 +503,7 @@ int flow__sink_shuffle(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
     ms.t = t;
     ms.s = s;
     flow__arena_init(&ms.arena, 64 * 1024);
-    flow__agg_init(&ms.table);
+    flow__agg_init(&ms.table, FLOW_AGG_SALT_MAP);
     int rc = part_open(t, &s->part, &ms.part, &ms.arena);
     if (rc == FLOW_OK)
         rc = comb_open(t, &s->agg, &ms.comb);
@@ -502,8 +511,12 @@ int flow__sink_shuffle(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
         ms.combine = s->agg.kind != FLOW_AGG_NONE;
         ms.buckets = flow__calloc(s->part.nparts, sizeof *ms.buckets);
         uint32_t part = t->partition;
+        ms.nrec = nrec;
         flow_rec_t r;
-        while ((rc = flow_iter_next(in, &r)) == 1) {
+        /* A flat_map right below hands its records straight to the buckets
+         * or the combiner; anything else is pulled. */
+        rc = flow__iter_push(in, map_push, &ms);
+        while (rc == 0 && (rc = flow_iter_next(in, &r)) == 1) {
             (*nrec)++;
             t->partition = part;
             t->dataset = 0;
@@ -515,7 +528,7 @@ int flow__sink_shuffle(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
             }
         }
         t->partition = part;
-        if (rc == 0)
+        if (rc == 0 || rc == 1)
             rc = map_finish(&ms, out);
     }
     map_free(&ms);
@@ -730,7 +743,7 @@ int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
     r->fetch.nchildren = node->nchildren;
     r->arg.data = node->read->arg;
     r->arg.len = node->read->arg_len;
-    flow__agg_init(&r->table);
+    flow__agg_init(&r->table, FLOW_AGG_SALT_REDUCE);
     flow__arena_init(&r->scratch, 64 * 1024);
     if (r->spec->ninputs == 0 || r->spec->mode < FLOW_READ_PLAIN ||
         r->spec->mode > FLOW_READ_GROUP)
@@ -970,7 +983,7 @@ static int group_next_key(flow__shuf_reader_t *r)
         t->dataset = r->node->dataset;
         t->scratch = &r->scratch;
         flow__arena_reset(&r->scratch);
-        flow_emit_t em = {&r->outbuf, NULL};
+        flow_emit_t em = {&r->outbuf, NULL, NULL, NULL};
         flow_values_t *ptrs[64], **vp = r->spec->ninputs <= 64
                                             ? ptrs
                                             : flow__malloc(sizeof *vp * r->spec->ninputs);

@@ -17,5 +17,6 @@ Suite *context_suite(void);
 Suite *dataset_suite(void);
 Suite *actions_suite(void);
 Suite *portable_suite(void);
+Suite *shuffle_suite(void);
 
 #endif
