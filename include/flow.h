@@ -408,14 +408,15 @@ FLOW_EXPORT flow_dataset_t *flow_dataset_reduce_by_key(flow_dataset_t *ds, flow_
 /* As reduce_by_key with a built-in combiner (no UDF). */
 FLOW_EXPORT flow_dataset_t *flow_dataset_combine_builtin(flow_dataset_t *ds,
                                                          flow_combiner_t c, int nparts);
-/* fold_by_key: each key's values folded from zero (applied once per key per
- * map partition, as Spark). */
+/* fold_by_key: each key's values folded from zero. As in Spark, the zero is
+ * applied once per key in each map partition, and again for each run a map
+ * task spills, so it must be neutral for fn (0 for a sum, 1 for a product). */
 FLOW_EXPORT flow_dataset_t *flow_dataset_fold_by_key(flow_dataset_t *ds,
                                                      const void *zero, size_t zero_len,
                                                      flow_reduce_fn *fn, const void *arg,
                                                      size_t arg_len, int nparts);
 /* aggregate_by_key: seq(acc, value) from zero on the map side, comb(acc, acc)
- * across map outputs; both receive and produce value-only records. */
+ * across map outputs (the zero, as for fold_by_key, must be neutral). */
 FLOW_EXPORT flow_dataset_t *flow_dataset_aggregate_by_key(flow_dataset_t *ds,
                                                           const void *zero, size_t zero_len,
                                                           flow_reduce_fn *seq,
@@ -439,9 +440,10 @@ FLOW_EXPORT flow_dataset_t *flow_dataset_cogroup(flow_dataset_t *const *ds, int 
 
 /* Joins of keyed datasets: one record per matching pair, keyed by the key,
  * whose value is the pair of values encoded as by flow_pair_encode (a missing
- * side of an outer join is absent, see flow_pair_decode). A join whose side is
- * small (its estimated size below join.broadcast_threshold) or asked for with
- * flow_dataset_broadcast_join is done without shuffling the other side. */
+ * side of an outer join is absent, see flow_pair_decode). An inner join whose
+ * right side is small (its estimated size below join.broadcast_threshold) is
+ * done as flow_dataset_broadcast_join, without shuffling a: the result then
+ * has a's partitions, not nparts. */
 FLOW_EXPORT flow_dataset_t *flow_dataset_join(flow_dataset_t *a, flow_dataset_t *b,
                                               int nparts);
 FLOW_EXPORT flow_dataset_t *flow_dataset_left_outer_join(flow_dataset_t *a,

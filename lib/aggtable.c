@@ -27,19 +27,52 @@ static void advise_huge(void *p, size_t bytes)
         madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
 }
 
-void flow__agg_init(flow__aggtable_t *t, uint64_t salt)
+/* The slot array of the last big table freed on this thread, kept for the
+ * next task: a fresh array costs a page fault per 4 KiB (the kernel zeroing
+ * it at a tenth of memset's speed), and a word count's map table grows to
+ * tens of MiB in every task. One per executor thread, at most SPARE_MAX. */
+#define SPARE_MAX (64u << 20)
+static __thread flow__agg_entry_t *spare;
+static __thread size_t spare_cap;
+
+static unsigned log2_of(size_t n)
+{
+    unsigned b = 0;
+    while ((1ull << b) < n)
+        b++;
+    return b;
+}
+
+void flow__agg_init(flow__aggtable_t *t, uint64_t salt, size_t limit)
 {
     t->cap = INITIAL_CAP;
     t->shift = INITIAL_SHIFT;
     t->salt = salt;
     t->count = 0;
+    if (spare && spare_cap * sizeof *spare <= limit / 2) {
+        /* Start at the size the last table reached. */
+        t->slots = spare;
+        t->cap = spare_cap;
+        t->shift = 64 - log2_of(spare_cap);
+        spare = NULL;
+        memset(t->slots, 0, t->cap * sizeof *t->slots);
+        flow__arena_init(&t->arena, 64u << 10);
+        return;
+    }
     t->slots = flow__calloc(t->cap, sizeof *t->slots);
     flow__arena_init(&t->arena, 64u << 10);
 }
 
 void flow__agg_free(flow__aggtable_t *t)
 {
-    flow__free(t->slots);
+    size_t bytes = t->cap * sizeof *t->slots;
+    if (t->slots && t->cap > INITIAL_CAP && bytes <= SPARE_MAX && t->cap > spare_cap) {
+        flow__free(spare);
+        spare = t->slots;
+        spare_cap = t->cap;
+    } else {
+        flow__free(t->slots);
+    }
     t->slots = NULL;
     t->cap = t->count = 0;
     flow__arena_free(&t->arena);
@@ -85,18 +118,31 @@ static void grow(flow__aggtable_t *t)
     flow__free(old);
 }
 
+void flow__agg_prefetch(const flow__aggtable_t *t, uint64_t hash)
+{
+    __builtin_prefetch(&t->slots[slot_of(t, hash)], 1);
+}
+
 flow__agg_entry_t *flow__agg_upsert(flow__aggtable_t *t, const void *key, size_t klen,
                                     uint64_t hash, int *isnew)
 {
     if ((t->count + 1) * 10 > t->cap * 7)
         grow(t);
     size_t mask = t->cap - 1, i = slot_of(t, hash);
+    /* Short keys compare as two words against a zero-padded copy (inline
+     * keys are zero-padded in their entries). */
+    uint64_t kw[2] = {0, 0};
+    int short_key = klen <= FLOW_AGG_INLINE_KEY;
+    if (short_key && klen)
+        memcpy(kw, key, klen);
     for (;; i = (i + 1) & mask) {
         flow__agg_entry_t *e = &t->slots[i];
         if (!e->hash)
             break;
-        if (e->hash == hash && e->klen == klen &&
-            memcmp(flow__agg_key(e), key, klen) == 0) {
+        if (e->hash != hash || e->klen != klen)
+            continue;
+        if (short_key ? (memcmp(e->key.inl, kw, 16) == 0)
+                      : memcmp(e->key.ptr, key, klen) == 0) {
             *isnew = 0;
             return e;
         }

@@ -45,7 +45,9 @@ typedef struct flow__aggtable {
  * probe runs. */
 #define FLOW_AGG_SALT_MAP 0x243F6A8885A308D3ull
 #define FLOW_AGG_SALT_REDUCE 0x13198A2E03707344ull
-void flow__agg_init(flow__aggtable_t *t, uint64_t salt);
+/* limit: the memory the table may use; a kept slot array (see aggtable.c)
+ * is only reused when it takes at most half of it. */
+void flow__agg_init(flow__aggtable_t *t, uint64_t salt, size_t limit);
 void flow__agg_free(flow__aggtable_t *t);
 /* Forget every entry, keeping the memory for reuse. */
 void flow__agg_clear(flow__aggtable_t *t);
@@ -61,6 +63,8 @@ static inline void *flow__agg_val(flow__agg_entry_t *e)
 {
     return e->vcap ? (void *)e->val.ptr : (void *)&e->val.inl;
 }
+/* Start loading the home slot of hash into the cache. */
+void flow__agg_prefetch(const flow__aggtable_t *t, uint64_t hash);
 /* Store v as the entry's value (v may point into the entry's own value). */
 void flow__agg_set_val(flow__aggtable_t *t, flow__agg_entry_t *e, const void *v, size_t vlen);
 /* The entry as a keyed record (valid until the table changes). */

@@ -245,6 +245,10 @@ static int comb_apply(flow_task_t *t, comb_t *c, flow__aggtable_t *tb, flow__agg
 
 /* ---- Map side ------------------------------------------------------------------------ */
 
+/* Pushed records are combined in batches: hash a batch, prefetch the slots,
+ * then combine, so that table cache misses overlap instead of queueing. */
+#define FLOW_BATCH 16
+
 typedef struct mapside {
     flow_task_t *t;              /* Task. */
     const flow__sinkspec_t *s;   /* The shuffle sink. */
@@ -259,6 +263,10 @@ typedef struct mapside {
     uint64_t spill_bytes;        /* Bytes spilled. */
     flow__arena_t arena;         /* Partitioner state. */
     uint64_t *nrec;              /* Records taken (the task's count). */
+    int nbatch;                  /* Records waiting in batch. */
+    flow_rec_t batch[FLOW_BATCH];   /* Pushed records whose slots are being prefetched. */
+    uint64_t hashes[FLOW_BATCH];    /* Their key hashes. */
+    uint64_t bytes[FLOW_BATCH][8];  /* Copies of their bytes (key, then value). */
 } mapside_t;
 
 static uint32_t entry_part(uint64_t hash, void *ud)
@@ -349,7 +357,18 @@ static int map_spill(mapside_t *ms)
     return FLOW_OK;
 }
 
+static int map_add_hashed(mapside_t *ms, const flow_rec_t *r, uint64_t h);
+
 static int map_add(mapside_t *ms, const flow_rec_t *r)
+{
+    uint64_t h = r->key && (ms->part.spec->kind == FLOW_PART_HASH || ms->combine)
+                     ? flow__agg_hash(r->key, r->klen)
+                     : 0;
+    return map_add_hashed(ms, r, h);
+}
+
+/* Add a record whose key hashes to h (0 when no hash is needed). */
+static int map_add_hashed(mapside_t *ms, const flow_rec_t *r, uint64_t h)
 {
     flow_task_t *t = ms->t;
     if (!r->key && ms->part.spec->kind != FLOW_PART_ROUND) {
@@ -358,9 +377,6 @@ static int map_add(mapside_t *ms, const flow_rec_t *r)
         t->err->permanent = 1;
         return FLOW_EINVAL;
     }
-    uint64_t h = r->key && (ms->part.spec->kind == FLOW_PART_HASH || ms->combine)
-                     ? flow__agg_hash(r->key, r->klen)
-                     : 0;
     if (ms->combine) {
         int isnew;
         flow__agg_entry_t *e = flow__agg_upsert(&ms->table, r->key, r->klen, h, &isnew);
@@ -380,12 +396,37 @@ static int map_add(mapside_t *ms, const flow_rec_t *r)
     return ms->held > t->env->mem_limit ? map_spill(ms) : FLOW_OK;
 }
 
-/* The consumer of records pushed by a flat_map (flow__iter_push). */
+/* Combine the batched records. */
+static int batch_flush(mapside_t *ms)
+{
+    int n = ms->nbatch, rc = FLOW_OK;
+    ms->nbatch = 0;
+    for (int i = 0; i < n && rc == FLOW_OK; i++)
+        rc = map_add_hashed(ms, &ms->batch[i], ms->hashes[i]);
+    return rc;
+}
+
+/* The consumer of records pushed by a flat_map (flow__iter_push). Small keyed
+ * records on their way to a combiner are batched (copied: the UDF's bytes
+ * may not outlive the emit); the rest go straight in. */
 static int map_push(void *ud, const flow_rec_t *r)
 {
     mapside_t *ms = ud;
     (*ms->nrec)++;
-    return map_add(ms, r);
+    size_t kl = r->key ? r->klen : 0, vo = flow__pad8(kl);
+    if (!ms->combine || !r->key || vo + r->vlen > sizeof ms->bytes[0]) {
+        int rc = batch_flush(ms);
+        return rc < 0 ? rc : map_add(ms, r);
+    }
+    int i = ms->nbatch++;
+    uint8_t *b = (uint8_t *)ms->bytes[i];
+    memcpy(b, r->key, kl);
+    if (r->vlen)
+        memcpy(b + vo, r->val, r->vlen); /* The value stays 8-aligned. */
+    ms->batch[i] = flow_rec_kv(b, kl, b + vo, r->vlen);
+    ms->hashes[i] = flow__agg_hash(b, kl);
+    flow__agg_prefetch(&ms->table, ms->hashes[i]);
+    return ms->nbatch == FLOW_BATCH ? batch_flush(ms) : FLOW_OK;
 }
 
 /* Table entries into the buckets (the end of a task that never spilled). */
@@ -503,7 +544,7 @@ int flow__sink_shuffle(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
     ms.t = t;
     ms.s = s;
     flow__arena_init(&ms.arena, 64 * 1024);
-    flow__agg_init(&ms.table, FLOW_AGG_SALT_MAP);
+    flow__agg_init(&ms.table, FLOW_AGG_SALT_MAP, t->env->mem_limit);
     int rc = part_open(t, &s->part, &ms.part, &ms.arena);
     if (rc == FLOW_OK)
         rc = comb_open(t, &s->agg, &ms.comb);
@@ -516,6 +557,8 @@ int flow__sink_shuffle(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
         /* A flat_map right below hands its records straight to the buckets
          * or the combiner; anything else is pulled. */
         rc = flow__iter_push(in, map_push, &ms);
+        if (rc == 1 && (rc = batch_flush(&ms)) == FLOW_OK)
+            rc = 1;
         while (rc == 0 && (rc = flow_iter_next(in, &r)) == 1) {
             (*nrec)++;
             t->partition = part;
@@ -743,7 +786,7 @@ int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
     r->fetch.nchildren = node->nchildren;
     r->arg.data = node->read->arg;
     r->arg.len = node->read->arg_len;
-    flow__agg_init(&r->table, FLOW_AGG_SALT_REDUCE);
+    flow__agg_init(&r->table, FLOW_AGG_SALT_REDUCE, t->env->mem_limit);
     flow__arena_init(&r->scratch, 64 * 1024);
     if (r->spec->ninputs == 0 || r->spec->mode < FLOW_READ_PLAIN ||
         r->spec->mode > FLOW_READ_GROUP)

@@ -1306,7 +1306,7 @@ static recs_t *run_op(flow_context_t *c, const opcase_t *op, const input_t *in, 
     return parts;
 }
 
-/* ---- Every operation on every shape ----------------------------------------------------------- */
+/* ---- Every operation on every shape ---------------------------------------------------------- */
 
 START_TEST(test_op_matches_plain_c)
 {
@@ -1545,7 +1545,7 @@ START_TEST(test_sort_by_key_partitions_balanced)
 }
 END_TEST
 
-/* ---- repartition: counts kept, partitions even ------------------------------------------------ */
+/* ---- repartition: counts kept, partitions even ----------------------------------------------- */
 
 START_TEST(test_repartition_even)
 {
@@ -1590,7 +1590,7 @@ START_TEST(test_repartition_even)
 }
 END_TEST
 
-/* ---- Set operations on keyed, empty-keyed and unkeyed records --------------------------------- */
+/* ---- Set operations on keyed, empty-keyed and unkeyed records -------------------------------- */
 
 /* n records with repeats: every third unkeyed, every third with an empty key,
  * the rest keyed by one byte; values 0..3. */
@@ -1715,7 +1715,7 @@ START_TEST(test_join_small_side_broadcast_equals_shuffle_join)
 }
 END_TEST
 
-/* ---- Reuse of map outputs ---------------------------------------------------------------------- */
+/* ---- Reuse of map outputs -------------------------------------------------------------------- */
 
 START_TEST(test_second_action_reuses_map_outputs)
 {
@@ -1760,7 +1760,7 @@ START_TEST(test_second_action_reuses_map_outputs)
 }
 END_TEST
 
-/* ---- A corrupt map output is fetched again ---------------------------------------------------- */
+/* ---- A corrupt map output is fetched again --------------------------------------------------- */
 
 /* Flip a byte of one non-empty map output segment of the context's only
  * shuffle; returns the map partition. on_disk: the output must be on disk. */
@@ -1823,7 +1823,7 @@ START_TEST(test_corrupt_map_output_is_recomputed)
 }
 END_TEST
 
-/* ---- Errors ------------------------------------------------------------------------------------- */
+/* ---- Errors ---------------------------------------------------------------------------------- */
 
 static void assert_error_has(flow_context_t *c, const char *part)
 {
@@ -1840,8 +1840,8 @@ START_TEST(test_unkeyed_record_einval)
     ck_assert_ptr_nonnull(d);
     uint64_t n = 0;
     ck_assert_int_eq(flow_dataset_count(d, &n), FLOW_EINVAL);
-    assert_error_has(ctx, "without a key");
-    assert_error_has(ctx, "partition");
+    assert_error_has(ctx, "'reduce_by_key'");
+    assert_error_has(ctx, "a record without a key in partition ");
     flow_dataset_destroy(&d);
     flow_dataset_destroy(&src);
     close_ctx(&ctx);
@@ -1858,6 +1858,7 @@ START_TEST(test_partitioner_out_of_range_einval)
     ck_assert_ptr_nonnull(d);
     uint64_t n = 0;
     ck_assert_int_eq(flow_dataset_count(d, &n), FLOW_EINVAL);
+    assert_error_has(ctx, "'partition_by'");
     assert_error_has(ctx, "partitioner returned 4 for 4 partitions");
     /* The context runs the next job. */
     flow_dataset_t *ok = flow_dataset_partition_by(src, 4, NULL, NULL, 0);
@@ -1905,7 +1906,7 @@ START_TEST(test_merge_failure_etask_names_dataset)
 }
 END_TEST
 
-/* ---- Suite --------------------------------------------------------------------------------------- */
+/* ---- Suite ----------------------------------------------------------------------------------- */
 
 static TCase *tcase_of(const char *name, int timeout)
 {
