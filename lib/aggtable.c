@@ -48,6 +48,7 @@ void flow__agg_init(flow__aggtable_t *t, uint64_t salt, size_t limit)
     t->cap = INITIAL_CAP;
     t->shift = INITIAL_SHIFT;
     t->salt = salt;
+    t->limit = limit;
     t->count = 0;
     if (spare && spare_cap * sizeof *spare <= limit / 2) {
         /* Start at the size the last table reached. */
@@ -61,6 +62,13 @@ void flow__agg_init(flow__aggtable_t *t, uint64_t salt, size_t limit)
     }
     t->slots = flow__calloc(t->cap, sizeof *t->slots);
     flow__arena_init(&t->arena, 64u << 10);
+}
+
+void flow__agg_release_spare(void)
+{
+    flow__free(spare);
+    spare = NULL;
+    spare_cap = 0;
 }
 
 void flow__agg_free(flow__aggtable_t *t)
@@ -80,8 +88,9 @@ void flow__agg_free(flow__aggtable_t *t)
 
 void flow__agg_clear(flow__aggtable_t *t)
 {
-    if (t->cap > INITIAL_CAP) {
-        /* Give back a grown table: after a spill it starts small again. */
+    if (t->cap > INITIAL_CAP && t->cap * sizeof *t->slots > t->limit / 2) {
+        /* A table whose slots alone take half the memory starts small again
+         * after a spill; a smaller one keeps its size (regrowing costs). */
         flow__free(t->slots);
         t->cap = INITIAL_CAP;
         t->shift = INITIAL_SHIFT;

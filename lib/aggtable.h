@@ -35,6 +35,7 @@ typedef struct flow__aggtable {
     size_t cap;               /* Number of slots (a power of two). */
     unsigned shift;           /* 64 - log2(cap): slots come from the top bits. */
     uint64_t salt;            /* Mixed into slot numbers (see flow__agg_init). */
+    size_t limit;             /* Memory the table may use (from flow__agg_init). */
     size_t count;             /* Entries in use. */
     flow__arena_t arena;      /* Long keys and values. */
 } flow__aggtable_t;
@@ -71,6 +72,9 @@ void flow__agg_set_val(flow__aggtable_t *t, flow__agg_entry_t *e, const void *v,
 flow_rec_t flow__agg_rec(flow__agg_entry_t *e);
 /* Bytes the table holds (slots and arena). */
 size_t flow__agg_bytes(const flow__aggtable_t *t);
+/* Free this thread's kept slot array (when an executor thread or a runner
+ * ends). */
+void flow__agg_release_spare(void);
 /* The entries in use, sorted by (part(hash), key bytes) when part is given
  * or by key bytes alone; an array the caller frees with flow__free. */
 flow__agg_entry_t **flow__agg_sorted(flow__aggtable_t *t, uint32_t (*part)(uint64_t, void *),

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aggtable.h"
 #include "mem.h"
 #include "runner.h"
 
@@ -27,6 +28,7 @@ void flow__runner_init(flow__runner_t *r, flow__poll_fn *poll, void *poll_ud,
 
 void flow__runner_free(flow__runner_t *r)
 {
+    flow__agg_release_spare();
     flow__arena_free(&r->arena);
     flow__bs_free(r->own_store);
 }

@@ -447,6 +447,68 @@ static int table_to_buckets(mapside_t *ms)
     return FLOW_OK;
 }
 
+static int key_order(const flow_rec_t *a, const flow_rec_t *b)
+{
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = n ? memcmp(a->key, b->key, n) : 0;
+    return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/* A combining map task's spills hold segment r sorted by key, one record per
+ * key each: merge them, combining equal keys, so that the output has one
+ * record per key as if nothing had spilled. */
+static int merge_combined(mapside_t *ms, flow__spill_writer_t *w, uint32_t r)
+{
+    flow__err_t *err = ms->t->err;
+    int n = ms->nspills, rc = FLOW_OK;
+    flow__spill_reader_t **rd = flow__calloc((size_t)n, sizeof *rd);
+    flow_rec_t *cur = flow__calloc((size_t)n, sizeof *cur);
+    int *live = flow__calloc((size_t)n, sizeof *live);
+    for (int i = 0; i < n && rc == FLOW_OK; i++)
+        if ((rc = flow__spill_open(&ms->spills[i], r, &rd[i], err)) == FLOW_OK &&
+            (rc = flow__spill_next(rd[i], &cur[i], err)) >= 0)
+            live[i] = rc, rc = FLOW_OK;
+    flow__aggtable_t one;
+    flow__agg_init(&one, 0, 0);
+    while (rc == FLOW_OK) {
+        int m = -1;
+        for (int i = 0; i < n; i++)
+            if (live[i] && (m < 0 || key_order(&cur[i], &cur[m]) < 0))
+                m = i;
+        if (m < 0)
+            break;
+        int isnew;
+        flow__agg_entry_t *e = flow__agg_upsert(&one, cur[m].key, cur[m].klen,
+                                                flow__agg_hash(cur[m].key, cur[m].klen),
+                                                &isnew);
+        flow__agg_set_val(&one, e, cur[m].val, cur[m].vlen);
+        /* Compare with the entry's copy of the key: cur[m] moves on below. */
+        flow_rec_t key = flow_rec_kv(flow__agg_key(e), e->klen, "", 0);
+        for (int i = 0; i < n && rc == FLOW_OK; i++) {
+            if (!live[i] || (i != m && key_order(&cur[i], &key) != 0))
+                continue;
+            if (i != m)
+                rc = comb_apply(ms->t, &ms->comb, &one, e, 0, &cur[i], 0);
+            if (rc == FLOW_OK && (rc = flow__spill_next(rd[i], &cur[i], err)) >= 0)
+                live[i] = rc, rc = FLOW_OK;
+        }
+        flow_rec_t merged = flow__agg_rec(e);
+        if (rc == FLOW_OK)
+            rc = flow__spill_put(w, &merged, err);
+        e->hash = 0; /* Empty the one-entry table again. */
+        one.count = 0;
+        flow__arena_reset(&one.arena);
+    }
+    flow__agg_free(&one);
+    for (int i = 0; i < n; i++)
+        if (rd[i])
+            flow__spill_close(rd[i]);
+    flow__free(rd);
+    flow__free(cur);
+    flow__free(live);
+    return rc;
+}
+
 /* Merge the spill files and what memory holds into one file, segment by segment. */
 static int merge_spills(mapside_t *ms, flow__map_output_t *mo)
 {
@@ -455,6 +517,10 @@ static int merge_spills(mapside_t *ms, flow__map_output_t *mo)
     int rc = flow__spill_create(ms->t->env->local_dir, &w, err);
     for (uint32_t r = 0; rc == FLOW_OK && r < mo->nparts; r++) {
         rc = flow__spill_segment(w, r, err);
+        if (rc == FLOW_OK && ms->combine) {
+            rc = merge_combined(ms, w, r);
+            continue;
+        }
         for (int i = 0; rc == FLOW_OK && i < ms->nspills; i++) {
             flow__spill_reader_t *sr;
             if ((rc = flow__spill_open(&ms->spills[i], r, &sr, err)) < 0)
