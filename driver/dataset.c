@@ -254,6 +254,10 @@ flow_dataset_t *flow_dataset_text_file(flow_context_t *ctx, const char *path,
                         min_partitions);
         return NULL;
     }
+    /* By default, at least two splits per executor (large inputs still get
+     * split_size splits: few tasks, each with a big combine table). */
+    if (min_partitions == 0)
+        min_partitions = 2 * ctx->nexecs;
     if (flow__text_plan(path, min_partitions, ctx->set.split_size, &ctx->err, &s, &ns) < 0)
         return NULL;
     return source_new(ctx, FLOW_SRC_TEXT, "text_file", s, ns);

@@ -274,8 +274,11 @@ FLOW_EXPORT flow_dataset_t *flow_dataset_range(flow_context_t *ctx, int64_t star
                                                int64_t end, int64_t step, int nparts);
 /* Lines of a file, a directory (its files in name order, skipping names that
  * start with '_' or '.') or a glob pattern; files are taken in path order.
- * Each file is cut into byte ranges of at most text.split_size bytes (fewer,
- * smaller ones when min_partitions asks for more); a line belongs to the split
+ * Each file is cut into byte ranges of at most text.split_size bytes (128 MiB
+ * by default, as HDFS blocks), smaller ones when min_partitions asks for more
+ * (0: twice the executors, so that every executor gets work and small inputs
+ * still balance; Hadoop's rule, size = min(split_size, total / min_partitions));
+ * a line belongs to the split
  * where it starts. Lines end at '\n'; a '\r' right before it is dropped (a
  * lone '\r' is data); the last line needs no newline. Records are unkeyed
  * views into the mapped file. A missing or unreadable path is an error that

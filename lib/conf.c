@@ -254,7 +254,7 @@ static const conf_key_t keys[] = {
      "Partitions of a dataset when none is asked for; 0 means one per executor."},
     {"task.max_attempts", "4", parse_max_attempts, "expected an integer >= 1",
      "Attempts per task before its job fails."},
-    {"text.split_size", "32m", parse_split_size,
+    {"text.split_size", "128m", parse_split_size,
      "expected a size >= 1 in bytes, or with a k, m or g suffix",
      "Bytes of a text file read by one task."},
     {"wire.chunk_size", "1m", parse_chunk_size,

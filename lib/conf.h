@@ -9,7 +9,7 @@
  *   app.name               any string                        default "libflow"
  *   default.parallelism    int >= 1, or 0 for the slots      default 0
  *   task.max_attempts      int >= 1                          default 4
- *   text.split_size        size >= 1 (k, m, g suffixes)      default 32m
+ *   text.split_size        size >= 1 (k, m, g suffixes)      default 128m
  *   wire.chunk_size        size >= 4k                        default 1m
  *   executor.tasks_in_flight  int >= 1                       default 2
  *   log.level              error | warn | info | debug       default warn

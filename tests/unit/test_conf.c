@@ -99,7 +99,7 @@ START_TEST(test_defaults_resolve_to_documented_values)
     ck_assert_str_eq(st.app_name, "libflow");
     ck_assert_int_eq(st.default_parallelism, st.executors);
     ck_assert_int_eq(st.max_attempts, 4);
-    ck_assert_uint_eq(st.split_size, 32u << 20);
+    ck_assert_uint_eq(st.split_size, 128u << 20);
     ck_assert_uint_eq(st.chunk_size, 1u << 20);
     ck_assert_int_eq(st.tasks_in_flight, 2);
     ck_assert_int_eq(st.log_level, FLOW_LOG_WARN);
@@ -112,7 +112,7 @@ START_TEST(test_get_defaults_returns_strings)
     ck_assert_str_eq(get("app.name"), "libflow");
     ck_assert_str_eq(get("default.parallelism"), "0");
     ck_assert_str_eq(get("task.max_attempts"), "4");
-    ck_assert_str_eq(get("text.split_size"), "32m");
+    ck_assert_str_eq(get("text.split_size"), "128m");
     ck_assert_str_eq(get("wire.chunk_size"), "1m");
     ck_assert_str_eq(get("executor.tasks_in_flight"), "2");
     ck_assert_str_eq(get("log.level"), "warn");
