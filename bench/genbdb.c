@@ -269,3 +269,39 @@ int fb_gen_bdb(const char *dir, uint64_t size, char *err, size_t errlen)
     rc = write_visits(&t, rest, pages, &rng, err, errlen);
     return table_close(&t, rc, err, errlen);
 }
+
+/* ---- Parsing -------------------------------------------------------------------------- */
+
+/* Cents of "D+" or "D+.D" or "D+.DD" in [p, p + n); 0, or -1 when malformed. */
+int fb_bdb_cents(const char *p, size_t n, int64_t *out)
+{
+    int64_t v = 0;
+    size_t i = 0, dec = 0;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+        v = v * 10 + (p[i] - '0');
+    if (i == 0 || i > 15)
+        return -1;
+    if (i < n && p[i] == '.')
+        for (i++; i < n && dec < 2 && p[i] >= '0' && p[i] <= '9'; i++, dec++)
+            v = v * 10 + (p[i] - '0');
+    if (i != n || (dec == 0 && p[n - 1] == '.'))
+        return -1;
+    *out = dec == 2 ? v : dec == 1 ? v * 10 : v * 100;
+    return 0;
+}
+
+/* Split a line at commas into exactly n fields; 0, or -1 for another count. */
+int fb_bdb_split(const flow_rec_t *line, flow_buf_t *fields, int n)
+{
+    const char *p = line->vlen ? line->val : "", *end = p + line->vlen;
+    for (int k = 0;; k++) {
+        const char *c = memchr(p, ',', (size_t)(end - p));
+        if (k == n)
+            return -1;
+        fields[k].data = p;
+        fields[k].len = (size_t)((c ? c : end) - p);
+        if (!c)
+            return k + 1 == n ? 0 : -1;
+        p = c + 1;
+    }
+}

@@ -13,4 +13,10 @@
  * rest), whole lines only; 0, or -1 with err set. */
 int fb_gen_bdb(const char *dir, uint64_t size, char *err, size_t errlen);
 
+/* Parsing the tables, the same way in engines and baselines. */
+/* Cents of "D+" or "D+.D" or "D+.DD" in [p, p + n); 0, or -1 when malformed. */
+int fb_bdb_cents(const char *p, size_t n, int64_t *out);
+/* Split a line at commas into exactly n fields; 0, or -1 for another count. */
+int fb_bdb_split(const flow_rec_t *line, flow_buf_t *fields, int n);
+
 #endif

@@ -30,40 +30,6 @@ static int gen(const char *dir, uint64_t size, char *err, size_t errlen)
 
 /* ---- Engine ---------------------------------------------------------------------------- */
 
-/* Cents of "D+" or "D+.D" or "D+.DD" in [p, p + n); 0, or -1 when malformed. */
-static int parse_cents(const char *p, size_t n, int64_t *out)
-{
-    int64_t v = 0;
-    size_t i = 0, dec = 0;
-    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
-        v = v * 10 + (p[i] - '0');
-    if (i == 0 || i > 15)
-        return -1;
-    if (i < n && p[i] == '.')
-        for (i++; i < n && dec < 2 && p[i] >= '0' && p[i] <= '9'; i++, dec++)
-            v = v * 10 + (p[i] - '0');
-    if (i != n || (dec == 0 && p[n - 1] == '.'))
-        return -1;
-    *out = dec == 2 ? v : dec == 1 ? v * 10 : v * 100;
-    return 0;
-}
-
-/* Split a line at commas into exactly n fields; 0, or -1 for another count. */
-static int split_csv(const flow_rec_t *line, flow_buf_t *fields, int n)
-{
-    const char *p = line->vlen ? line->val : "", *end = p + line->vlen;
-    for (int k = 0;; k++) {
-        const char *c = memchr(p, ',', (size_t)(end - p));
-        if (k == n)
-            return -1;
-        fields[k].data = p;
-        fields[k].len = (size_t)((c ? c : end) - p);
-        if (!c)
-            return k + 1 == n ? 0 : -1;
-        p = c + 1;
-    }
-}
-
 static int malformed(flow_task_t *t, const flow_rec_t *line, const char *why)
 {
     int show = line->vlen < SHOW_BYTES ? (int)line->vlen : SHOW_BYTES;
@@ -78,12 +44,12 @@ static int prefix_revenue(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out,
                           const flow_buf_t *arg)
 {
     flow_buf_t f[VISITS_FIELDS];
-    if (split_csv(in, f, VISITS_FIELDS) < 0)
+    if (fb_bdb_split(in, f, VISITS_FIELDS) < 0)
         return malformed(t, in, "expected 9 fields (sourceIP,destURL,...)");
     int64_t *cents = flow_task_alloc(t, sizeof *cents);
     if (!cents)
         return -1;
-    if (parse_cents(f[3].data, f[3].len, cents) < 0)
+    if (fb_bdb_cents(f[3].data, f[3].len, cents) < 0)
         return malformed(t, in, "adRevenue is not a number with at most 2 decimals");
     *cents += *(const uint8_t *)arg->data != 0;
     *out = flow_rec_kv(f[0].data, f[0].len < PREFIX_LEN ? f[0].len : PREFIX_LEN, cents,

@@ -74,35 +74,6 @@ static int parse_int(const char *p, size_t n, int64_t *out)
     return 0;
 }
 
-/* Cents of "D+" or "D+.D" or "D+.DD" in [p, p + n); 0, or -1 when malformed. */
-static int parse_cents(const char *p, size_t n, int64_t *out)
-{
-    const char *dot = memchr(p, '.', n);
-    size_t ilen = dot ? (size_t)(dot - p) : n, dlen = dot ? n - ilen - 1 : 0;
-    int64_t whole, frac = 0;
-    if (parse_int(p, ilen, &whole) < 0 || (dot && (dlen < 1 || dlen > 2)) ||
-        (dot && parse_int(dot + 1, dlen, &frac) < 0))
-        return -1;
-    *out = whole * 100 + (dlen == 1 ? frac * 10 : frac);
-    return 0;
-}
-
-/* Split a line at commas into exactly n fields; 0, or -1 for another count. */
-static int split_csv(const flow_rec_t *line, flow_buf_t *fields, int n)
-{
-    const char *p = line->vlen ? line->val : "", *end = p + line->vlen;
-    for (int k = 0;; k++) {
-        const char *c = memchr(p, ',', (size_t)(end - p));
-        if (k == n)
-            return -1;
-        fields[k].data = p;
-        fields[k].len = (size_t)((c ? c : end) - p);
-        if (!c)
-            return k + 1 == n ? 0 : -1;
-        p = c + 1;
-    }
-}
-
 static int malformed(flow_task_t *t, const char *file, const flow_rec_t *line, const char *why)
 {
     int show = line->vlen < SHOW_BYTES ? (int)line->vlen : SHOW_BYTES;
@@ -116,7 +87,7 @@ static int ranking_by_url(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out,
                           const flow_buf_t *arg)
 {
     flow_buf_t f[RANKINGS_FIELDS];
-    if (split_csv(in, f, RANKINGS_FIELDS) < 0)
+    if (fb_bdb_split(in, f, RANKINGS_FIELDS) < 0)
         return malformed(t, "rankings.csv", in, "expected pageURL,pageRank,avgDuration");
     int64_t *rank = flow_task_alloc(t, sizeof *rank);
     if (!rank)
@@ -146,12 +117,12 @@ static int visit_by_url(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out,
                         const flow_buf_t *arg)
 {
     flow_buf_t f[VISITS_FIELDS];
-    if (split_csv(in, f, VISITS_FIELDS) < 0)
+    if (fb_bdb_split(in, f, VISITS_FIELDS) < 0)
         return malformed(t, "uservisits.csv", in, "expected 9 fields (sourceIP,destURL,...)");
     if (f[0].len == 0 || f[0].len > IP_MAX)
         return malformed(t, "uservisits.csv", in, "sourceIP is not a dotted quad");
     int64_t cents;
-    if (parse_cents(f[3].data, f[3].len, &cents) < 0)
+    if (fb_bdb_cents(f[3].data, f[3].len, &cents) < 0)
         return malformed(t, "uservisits.csv", in,
                          "adRevenue is not a number with at most 2 decimals");
     cents += *(const uint8_t *)arg->data != 0;
