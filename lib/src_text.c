@@ -73,6 +73,7 @@ typedef struct text_reader {
     const char *pos;       /* Start of the next line to return. */
     const char *stop;      /* Lines starting here or later are not ours. */
     const char *end;       /* End of the file inside the mapping. */
+    const char *dropped;   /* Pages below this were given back (see release_read). */
     flow__src_metrics_t m; /* Records returned and bytes consumed. */
 } text_reader_t;
 
@@ -384,6 +385,7 @@ static int map_split(text_reader_t *r, int fd, const text_split_t *s,
     madvise(m, r->maplen, MADV_SEQUENTIAL);
     r->map = m;
     r->end = (const char *)m + r->maplen;
+    r->dropped = (const char *)m;
     seek_first_line(r, (const char *)m + (s->off - base), s);
     return 0;
 }
@@ -426,6 +428,25 @@ static int text_open(const void *split, size_t len, flow__err_t *err,
     return 0;
 }
 
+/* Give back the pages of what has been read, every 16 MiB: a record is valid
+ * only until the next call, so nothing below s is needed any more. Without
+ * this a task's resident memory would grow with its split (the page cache
+ * keeps the data; only this process's mapping of it goes). */
+#define RELEASE_STEP (16u << 20)
+
+static inline void release_read(text_reader_t *r, const char *s)
+{
+    if ((size_t)(s - r->dropped) < RELEASE_STEP)
+        return;
+    uintptr_t lo = (uintptr_t)r->dropped & ~(uintptr_t)4095;
+    uintptr_t hi = (uintptr_t)s & ~(uintptr_t)4095;
+    if (lo < (uintptr_t)r->map)
+        lo = (uintptr_t)r->map;
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    r->dropped = (const char *)hi;
+}
+
 /* The hot path: one memchr per line, no copy. */
 static int text_next(void *reader, flow_rec_t *out, flow__err_t *err)
 {
@@ -433,6 +454,7 @@ static int text_next(void *reader, flow_rec_t *out, flow__err_t *err)
     const char *s = r->pos, *e, *next;
     if (s >= r->stop)
         return 0;
+    release_read(r, s);
     const char *nl = memchr(s, '\n', (size_t)(r->end - s));
     if (nl) {
         next = nl + 1;
@@ -477,6 +499,7 @@ static int chunk_next(void *reader, flow_rec_t *out, flow__err_t *err)
     const char *s = r->pos;
     if (s >= r->stop)
         return 0;
+    release_read(r, s);
     /* The end of what this split owns: the end of the line holding stop - 1. */
     const char *nl = memchr(r->stop - 1, '\n', (size_t)(r->end - (r->stop - 1)));
     const char *own_end = nl ? nl + 1 : r->end, *e;
