@@ -7,7 +7,8 @@
  * line ending in '\n', and an OUTDIR/_SUCCESS marker. Lines are as text_file
  * reads them: a '\r' right before a '\n' is dropped.
  *
- * The job: text_file, key_by the line itself, sort_by_key (a sampling job
+ * The job: text_file, map each line to (line, empty value) (key_by would keep
+ * the line as the value too and shuffle it twice), sort_by_key (a sampling job
  * picks range bounds first, so partition i holds the lines below partition
  * i+1's), keys (each record back to just the line), save_as_text_file.
  * --partitions sets the number of output partitions (default: one per
@@ -45,12 +46,14 @@ typedef struct options {
     int first_arg;      /* Index in argv of the first positional argument. */
 } options_t;
 
-/* key_by: the key is the line itself (an empty line is an empty key). */
+/* map: the line becomes the key (an empty line an empty key), the value empty. */
 static int line_as_key(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out,
                        const flow_buf_t *arg)
 {
     out->key = in->vlen ? in->val : "";
     out->klen = in->vlen;
+    out->val = "";
+    out->vlen = 0;
     return 0;
 }
 
@@ -136,7 +139,7 @@ static int sort_lines(flow_context_t *ctx, const char *input, const char *outdir
     int rc = -1;
     flow_dataset_t *lines = NULL, *keyed = NULL, *sorted = NULL, *out = NULL;
     if (!(lines = flow_dataset_text_file(ctx, input, 0)) ||
-        !(keyed = flow_dataset_key_by(lines, line_as_key, NULL, 0)) ||
+        !(keyed = flow_dataset_map(lines, line_as_key, NULL, 0)) ||
         !(sorted = flow_dataset_sort_by_key(keyed, 1, NULL, NULL, 0, o->partitions)) ||
         !(out = flow_dataset_keys(sorted)))
         goto done;
