@@ -21,6 +21,24 @@ static int gen(const char *dir, uint64_t size, char *err, size_t errlen)
     return fb_gen_text(path, size, 7, err, errlen);
 }
 
+/* The line of [p, end) that holds at: its start *s and end *e (without
+ * "\r\n"); returns where the next line starts. */
+static const char *line_around(const char *p, const char *end, const char *at,
+                               const char **s, const char **e)
+{
+    const char *a = at, *z = memchr(at, '\n', (size_t)(end - at));
+    const char *next = z ? z + 1 : end;
+    while (a > p && a[-1] != '\n')
+        a--;
+    if (!z)
+        z = end;
+    if (z > a && z[-1] == '\r')
+        z--;
+    *s = a;
+    *e = z;
+    return next;
+}
+
 /* Emit each line of a chunk that holds the pattern (once per line). */
 static int grep_chunk(flow_task_t *t, const flow_rec_t *chunk, flow_emit_t *out,
                       const flow_buf_t *pat)
@@ -28,15 +46,7 @@ static int grep_chunk(flow_task_t *t, const flow_rec_t *chunk, flow_emit_t *out,
     (void)t;
     const char *p = chunk->val, *end = p + chunk->vlen, *at = p;
     while (at < end && (at = memmem(at, (size_t)(end - at), pat->data, pat->len))) {
-        const char *s = at, *e;
-        while (s > p && s[-1] != '\n')
-            s--;
-        e = memchr(at, '\n', (size_t)(end - at));
-        const char *next = e ? e + 1 : end;
-        if (!e)
-            e = end;
-        if (e > s && e[-1] == '\r')
-            e--;
+        const char *s, *e, *next = line_around(p, end, at, &s, &e);
         int rc = flow_emit_val(out, s, (size_t)(e - s));
         if (rc < 0)
             return rc;
@@ -81,15 +91,7 @@ static int baseline(const char *dir, uint64_t size, fb_answer_t *out, fb_counter
     out->digest = 0;
     out->records = 0;
     while (at < end && (at = memmem(at, (size_t)(end - at), NEEDLE, sizeof NEEDLE - 1))) {
-        const char *s = at, *e;
-        while (s > p && s[-1] != '\n')
-            s--;
-        e = memchr(at, '\n', (size_t)(end - at));
-        const char *next = e ? e + 1 : end;
-        if (!e)
-            e = end;
-        if (e > s && e[-1] == '\r')
-            e--;
+        const char *s, *e, *next = line_around(p, end, at, &s, &e);
         out->digest += fb_rec_hash(NULL, 0, s, (size_t)(e - s));
         out->records++;
         at = next;
