@@ -84,6 +84,7 @@ void flow_context_destroy(flow_context_t **ctx_p)
     if (!ctx)
         return;
     flow__ds_release_all(ctx);
+    flow__shared_release_all(ctx);
     flow__free(ctx->shuffles);
     flow__sched_stop(ctx);
     flow__conf_free(&ctx->conf);

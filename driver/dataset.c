@@ -8,8 +8,10 @@
  * operator tree a task runs: union picks the parent that holds p, coalesce
  * becomes a CONCAT of its parent's partitions, a source leaf carries its
  * split. */
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "driver.h"
 #include "mem.h"
@@ -76,23 +78,47 @@ static void specs_free(flow_dataset_t *d)
     flow__free((void *)d->read.arg);
 }
 
-static void ds_free(flow_dataset_t *d)
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+/* Free what a node owns for its kind (not its parents or its place in the list). */
+static void kind_free(flow_dataset_t *d)
 {
     flow_context_t *ctx = d->ctx;
     for (int i = 0; d->shuffles && i < d->nparents; i++)
         if (d->shuffles[i])
             shuffle_free(ctx, d->shuffles[i]);
     flow__free(d->shuffles);
+    d->shuffles = NULL;
     if (d->kind == FLOW_DS_SHUFFLED)
         specs_free(d);
+    flow__splits_free(d->splits, d->kind == FLOW_DS_SOURCE ? d->nparts : 0);
+    d->splits = NULL;
+    flow__free(d->arg);
+    d->arg = NULL;
+    d->arg_len = 0;
+    memset(&d->fn, 0, sizeof d->fn);
+}
+
+static void ds_free(flow_dataset_t *d)
+{
+    flow_context_t *ctx = d->ctx;
+    if (d->level)
+        flow__cache_drop(d);
+    if (d->ckpt_dir) {
+        nftw(d->ckpt_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        flow__free(d->ckpt_dir);
+    }
+    kind_free(d);
     if (d->prev)
         d->prev->next = d->next;
     else
         ctx->datasets = d->next;
     if (d->next)
         d->next->prev = d->prev;
-    flow__splits_free(d->splits, d->kind == FLOW_DS_SOURCE ? d->nparts : 0);
-    flow__free(d->arg);
     flow__free(d->starts);
     flow__free(d->parents);
     flow__free(d);
@@ -108,6 +134,22 @@ static void ds_unref(flow_dataset_t *d)
         ds_free(d);
         d = parent; /* Long chains unwind without deep recursion. */
     }
+}
+
+void flow__ds_cut_lineage(flow_dataset_t *ds, flow__split_t *splits, uint8_t src_kind,
+                          uint8_t ckpt)
+{
+    kind_free(ds);
+    for (int i = 0; i < ds->nparents; i++)
+        ds_unref(ds->parents[i]);
+    flow__free(ds->parents);
+    ds->parents = NULL;
+    ds->nparents = 0;
+    ds->kind = FLOW_DS_SOURCE;
+    ds->src_kind = src_kind;
+    ds->splits = splits;
+    ds->ckpt = ckpt;
+    ds->depth = 1;
 }
 
 void flow_dataset_destroy(flow_dataset_t **ds_p)
@@ -541,9 +583,21 @@ int flow__ds_encode_partition(flow_dataset_t *ds, int p, flow__wbuf_t *b)
     /* Chains of one-parent operators are walked in a loop, so that a long
      * lineage does not take a stack frame per level. */
     for (;;) {
+        flow__opnode_t n;
+        if (ds->level) {
+            /* Read it from a block store, or compute it (below) and store it. */
+            memset(&n, 0, sizeof n);
+            n.kind = FLOW_OP_CACHED;
+            n.dataset = ds->id;
+            n.partition = (uint32_t)p;
+            n.level = ds->level;
+            n.nchildren = ds->ckpt == FLOW_CKPT_LOCAL ? 0 : 1;
+            flow__task_put_node(b, &n);
+            if (!n.nchildren)
+                return FLOW_OK;
+        }
         if (ds->kind != FLOW_DS_OP)
             return encode_other(ds, p, b);
-        flow__opnode_t n;
         memset(&n, 0, sizeof n);
         n.dataset = ds->id;
         n.partition = (uint32_t)p;

@@ -72,8 +72,13 @@ struct flow_dataset {
     uint32_t hash_parts;        /* Records are hash-partitioned by key into this many
                                    partitions (0: not known), so a shuffle with the
                                    same partitioner can read it narrowly. */
+    uint8_t level;              /* Storage level (FLOW_LEVEL_*), 0: not persisted. */
+    uint8_t ckpt;               /* FLOW_CKPT_*: its lineage was cut. */
+    char *ckpt_dir;             /* FLOW_CKPT_FILES: the directory of its files. */
     flow_dataset_t *prev, *next; /* The context's list of live datasets. */
 };
+
+enum { FLOW_CKPT_FILES = 1, FLOW_CKPT_LOCAL = 2 };
 
 /* One executor as the scheduler sees it. */
 typedef struct flow__exec_slot {
@@ -109,6 +114,10 @@ struct flow_context {
     int nshuffles;             /* Their number. */
     char value_buf[256];       /* flow_context_get's answer. */
     char work_dir[320];        /* This context's directory under local.dir, or "". */
+    struct flow_broadcast *bcasts;   /* Live broadcast variables. */
+    uint64_t next_bcast;       /* Next broadcast id. */
+    struct flow_accumulator *accs;   /* Live accumulators. */
+    uint64_t next_acc;         /* Next accumulator number. */
 };
 
 /* Record an error on the context and return code. */
@@ -130,6 +139,25 @@ int flow__ds_prepare(flow_dataset_t *ds);
 flow_dataset_t *flow__ds_find(flow_context_t *ctx, uint32_t id);
 /* Release every dataset of the context (flow_context_destroy). */
 void flow__ds_release_all(flow_context_t *ctx);
+
+/* Make ds read its checkpoint: a source of kind src_kind with these splits
+ * (taken; none for a local checkpoint), its parents released. */
+void flow__ds_cut_lineage(flow_dataset_t *ds, flow__split_t *splits, uint8_t src_kind,
+                          uint8_t ckpt);
+
+/* ---- Caching and shared variables (cache.c) ------------------------------------- */
+
+/* Every partition of ds is in some executor's block store. */
+int flow__cache_complete(flow_dataset_t *ds);
+/* Drop ds's stored partitions everywhere. */
+void flow__cache_drop(flow_dataset_t *ds);
+/* Send executor x the broadcast variables it does not have yet. */
+int flow__bcast_sync(flow_context_t *ctx, flow__exec_slot_t *x);
+/* Apply a successful task's accumulator log (job, partition: of the task). */
+void flow__acc_apply(flow_context_t *ctx, uint32_t job, uint32_t partition, const void *log,
+                     size_t len);
+/* Release every broadcast variable and accumulator (flow_context_destroy). */
+void flow__shared_release_all(flow_context_t *ctx);
 
 /* ---- Jobs (sched.c) -------------------------------------------------------------- */
 

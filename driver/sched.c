@@ -98,9 +98,13 @@ int flow__sched_start(flow_context_t *ctx)
     ctx->execs = flow__calloc((size_t)ctx->nexecs, sizeof *ctx->execs);
     ctx->group.n = ctx->nexecs;
     ctx->group.stores = flow__calloc((size_t)ctx->nexecs, sizeof *ctx->group.stores);
-    for (int i = 0; i < ctx->nexecs; i++)
-        ctx->group.stores[i] = flow__bs_new(ctx->work_dir, ctx->set.executor_memory / 2,
-                                            ctx->set.shuffle_compress);
+    for (int i = 0; i < ctx->nexecs; i++) {
+        flow__blockstore_t *bs = flow__bs_new(ctx->work_dir, ctx->set.executor_memory,
+                                              ctx->set.storage_fraction,
+                                              ctx->set.shuffle_compress);
+        bs->arena = flow__mem_arena_acquire();
+        ctx->group.stores[i] = bs;
+    }
     for (int i = 0; i < ctx->nexecs; i++) {
         flow__exec_slot_t *x = &ctx->execs[i];
         x->id = (uint32_t)i + 1;
@@ -145,8 +149,11 @@ void flow__sched_stop(flow_context_t *ctx)
     flow__free(ctx->execs);
     ctx->execs = NULL;
     ctx->nexecs = 0;
-    for (int i = 0; i < ctx->group.n; i++)
+    for (int i = 0; i < ctx->group.n; i++) {
+        int arena = ctx->group.stores[i]->arena;
         flow__bs_free(ctx->group.stores[i]);
+        flow__mem_arena_release(arena);
+    }
     flow__free(ctx->group.stores);
     ctx->group.stores = NULL;
     ctx->group.n = 0;
@@ -193,15 +200,7 @@ void flow__shuffle_lost(flow_context_t *ctx, uint32_t shuffle, int map)
         flow__blockstore_t *bs = ctx->group.stores[exec - 1];
         flow__map_output_t *mo = flow__bs_get(bs, shuffle, (uint32_t)map);
         if (mo) {
-            pthread_mutex_lock(&bs->mu);
-            for (flow__map_output_t **pp = &bs->outputs; *pp; pp = &(*pp)->next)
-                if (*pp == mo) {
-                    *pp = mo->next;
-                    bs->mem_bytes -= mo->mem_bytes;
-                    mo->refs--;
-                    break;
-                }
-            pthread_mutex_unlock(&bs->mu);
+            flow__bs_forget(bs, mo);
             flow__bs_release(bs, mo);
         }
     }
@@ -297,6 +296,8 @@ static int dispatch(job_t *j, stage_t *st, int i, flow__exec_slot_t *x)
     flow__task_put_sink(&b, &st->sink);
     int rc = flow__ds_encode_partition(st->ds, t->partition, &b);
     flow__seal(&b, 0);
+    if (rc == FLOW_OK)
+        rc = flow__bcast_sync(ctx, x);
     flow__msg_hdr_t h = {0};
     h.type = FLOW_MSG_TASK;
     h.executor = x->id;
@@ -400,6 +401,8 @@ static void add_metrics(flow_stats_t *s, const flow__metrics_t *m)
     s->shuffle_bytes_written += m->shuffle_write;
     s->shuffle_bytes_read += m->shuffle_read;
     s->spill_bytes += m->spill_bytes;
+    s->cache_hits += m->cache_hits;
+    s->cache_misses += m->cache_misses;
     if (m->peak_mem > s->peak_task_memory)
         s->peak_task_memory = m->peak_mem;
 }
@@ -409,6 +412,7 @@ static void on_success(job_t *j, stage_t *st, int i, uint32_t exec,
 {
     job_task_t *t = &st->tasks[i];
     add_metrics(&j->ctx->stats, &r->metrics);
+    flow__acc_apply(j->ctx, j->id, (uint32_t)t->partition, r->accs, r->accs_len);
     t->done = 1;
     st->remaining--;
     if (j->failed)
@@ -560,6 +564,8 @@ static int run_round(job_t *j)
 static int runnable_shuffles(flow_dataset_t *ds, flow__shuffle_t **out, int *nout)
 {
     int missing = 0;
+    if (ds->level && flow__cache_complete(ds))
+        return 0; /* Its tasks read the stored partitions. */
     if (ds->kind == FLOW_DS_SHUFFLED) {
         for (int i = 0; i < ds->nparents; i++) {
             flow__shuffle_t *sh = ds->shuffles[i];

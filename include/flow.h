@@ -192,6 +192,8 @@ typedef struct flow_stats {
     uint64_t shuffle_bytes_read;    /* Shuffle bytes read by reduce tasks. */
     uint64_t spill_bytes;   /* Bytes spilled to disk by sorts, aggregations, shuffles. */
     uint64_t peak_task_memory; /* Largest memory of one task's buffers. */
+    uint64_t cache_hits;    /* Partitions of persisted datasets read from a block store. */
+    uint64_t cache_misses;  /* Partitions of persisted datasets computed (and stored). */
 } flow_stats_t;
 FLOW_EXPORT void flow_context_stats(const flow_context_t *ctx, flow_stats_t *out);
 
@@ -567,6 +569,122 @@ FLOW_EXPORT int flow_result_next(const flow_result_t *res, size_t *pos, flow_rec
 /* Record number i (0-based) or NULL. O(1) after the first call. */
 FLOW_EXPORT const flow_rec_t *flow_result_get(flow_result_t *res, size_t i);
 FLOW_EXPORT void flow_result_destroy(flow_result_t **res_p);
+
+/* ---- Caching, checkpoints and shared variables -------------------------------
+ * Storage levels of persisted datasets. Caching is lazy: a partition is stored
+ * by the first task that computes it in full, in the block store of the
+ * executor that ran the task, under that executor's one memory budget
+ * (executor.memory), which cached blocks share with shuffle outputs and with
+ * the buffers of aggregations, sorts and joins. When memory runs short, the
+ * least recently used blocks go first: memory-and-disk blocks move to disk,
+ * memory ones are dropped. A running aggregation may take memory back from
+ * cached blocks, but not below memory.storage_fraction of the budget (the
+ * protected share). A partition that is not cached when a task needs it is
+ * recomputed, that partition only, from its nearest cached or shuffled
+ * ancestor. */
+typedef enum flow_storage_level {
+    FLOW_STORAGE_NONE = 0,        /* Not persisted. */
+    FLOW_MEMORY_ONLY = 1,         /* Records in block layout, in memory. */
+    FLOW_MEMORY_ONLY_SER = 2,     /* LZ4-compressed blocks, in memory. */
+    FLOW_MEMORY_AND_DISK = 3,     /* In memory; evicted blocks go to local disk. */
+    FLOW_DISK_ONLY = 4,           /* LZ4-compressed block files on local disk. */
+} flow_storage_level_t;
+
+/* Mark ds for storage at level (from its next computation). Changing the
+ * level of a dataset already persisted is FLOW_EINVAL (unpersist first).
+ * Returns ds, or NULL. */
+FLOW_EXPORT flow_dataset_t *flow_dataset_persist(flow_dataset_t *ds, flow_storage_level_t level);
+/* persist at FLOW_MEMORY_ONLY. */
+FLOW_EXPORT flow_dataset_t *flow_dataset_cache(flow_dataset_t *ds);
+/* Drop every stored partition of ds and stop storing it. */
+FLOW_EXPORT int flow_dataset_unpersist(flow_dataset_t *ds);
+FLOW_EXPORT flow_storage_level_t flow_dataset_storage_level(const flow_dataset_t *ds);
+
+/* What is stored of a dataset, over all executors. */
+typedef struct flow_cache_info {
+    flow_storage_level_t level; /* Its storage level. */
+    int partitions;             /* Partitions of the dataset. */
+    int mem_partitions;         /* Partitions stored in memory. */
+    int disk_partitions;        /* Partitions stored on disk. */
+    uint64_t mem_bytes;         /* Memory they take (compressed when serialized). */
+    uint64_t disk_bytes;        /* Disk they take. */
+    uint64_t records;           /* Records stored. */
+} flow_cache_info_t;
+FLOW_EXPORT int flow_dataset_cache_info(const flow_dataset_t *ds, flow_cache_info_t *out);
+
+/* One executor's memory, from its own accounting and, in the jemalloc build,
+ * from the statistics of the jemalloc arena that its thread allocates from. */
+typedef struct flow_executor_memory {
+    uint64_t limit;          /* executor.memory. */
+    uint64_t storage_min;    /* The protected share of cached blocks. */
+    uint64_t storage;        /* Held by stored blocks (cache and shuffle outputs). */
+    uint64_t execution;      /* Granted to running operators. */
+    uint64_t disk;           /* Bytes of stored blocks on disk. */
+    uint64_t evictions;      /* Blocks evicted (dropped or moved to disk) so far. */
+    uint64_t evicted_bytes;  /* Their bytes. */
+    uint64_t arena_allocated; /* jemalloc: bytes allocated in its arena (0: unknown). */
+    int arena;               /* jemalloc arena index, or -1 (system allocator). */
+} flow_executor_memory_t;
+/* Executor exec (1 .. flow_context_parallelism). */
+FLOW_EXPORT int flow_context_executor_memory(flow_context_t *ctx, int exec,
+                                             flow_executor_memory_t *out);
+
+/* Write every partition of ds to checkpoint.dir (the context's work
+ * directory when unset) as checksummed block files, now (this runs a job),
+ * and cut its lineage: ds then reads the files, so datasets built on it
+ * neither recompute what is above nor carry it in their tasks. */
+FLOW_EXPORT int flow_dataset_checkpoint(flow_dataset_t *ds);
+/* As checkpoint, but the partitions stay in the executors' block stores
+ * (FLOW_MEMORY_AND_DISK): faster, and a partition lost with its executor
+ * cannot come back (the job fails and says so). */
+FLOW_EXPORT int flow_dataset_local_checkpoint(flow_dataset_t *ds);
+/* The dataset reads a checkpoint (its lineage was cut). */
+FLOW_EXPORT int flow_dataset_is_checkpointed(const flow_dataset_t *ds);
+
+/* Broadcast variables: read-only bytes sent to each executor once (before
+ * the first task it runs after the variable was made), read inside UDFs by
+ * id (pass the id in the UDF's argument). The bytes are copied. */
+typedef struct flow_broadcast flow_broadcast_t;
+FLOW_EXPORT flow_broadcast_t *flow_broadcast_new(flow_context_t *ctx, const void *data,
+                                                 size_t len);
+FLOW_EXPORT uint64_t flow_broadcast_id(const flow_broadcast_t *b);
+/* Release the variable on the driver and on every executor. Safe on NULL. */
+FLOW_EXPORT void flow_broadcast_destroy(flow_broadcast_t **b_p);
+/* Inside a UDF: the bytes of broadcast id (8-byte aligned; valid for the
+ * task), or FLOW_ENOENT when the executor has no such variable. */
+FLOW_EXPORT int flow_task_broadcast(flow_task_t *t, uint64_t id, flow_buf_t *out);
+
+/* Accumulators: values that tasks add to and the driver reads. Each update
+ * counts once: only from a task attempt that succeeds, and only from the
+ * first successful computation of each partition of each dataset (a retried
+ * task, a recomputed cached partition or a re-run map task adds nothing
+ * again; an action's own function, as foreach's, counts once per action). */
+typedef struct flow_accumulator flow_accumulator_t;
+typedef enum flow_acc_kind {
+    FLOW_ACC_SUM_I64 = 1, /* int64 sum (wrapping). */
+    FLOW_ACC_SUM_F64,     /* double sum. */
+    FLOW_ACC_USER,        /* Bytes merged by a flow_reduce_fn from a zero. */
+} flow_acc_kind_t;
+/* A sum accumulator starting at 0. */
+FLOW_EXPORT flow_accumulator_t *flow_accumulator_new(flow_context_t *ctx, flow_acc_kind_t kind);
+/* A user accumulator: merge(a, b) on values (rec.val, vlen) must be
+ * associative and commutative, zero its neutral value. */
+FLOW_EXPORT flow_accumulator_t *flow_accumulator_new_user(flow_context_t *ctx,
+                                                          const void *zero, size_t zero_len,
+                                                          flow_reduce_fn *merge,
+                                                          const void *arg, size_t arg_len);
+FLOW_EXPORT uint64_t flow_accumulator_id(const flow_accumulator_t *a);
+FLOW_EXPORT int64_t flow_accumulator_i64(const flow_accumulator_t *a);
+FLOW_EXPORT double flow_accumulator_f64(const flow_accumulator_t *a);
+/* The value of a user accumulator (valid until the next action). */
+FLOW_EXPORT flow_buf_t flow_accumulator_value(const flow_accumulator_t *a);
+FLOW_EXPORT void flow_accumulator_destroy(flow_accumulator_t **a_p);
+/* Inside a UDF: add to accumulator id. FLOW_EINVAL for a value of the wrong
+ * kind; updates of unknown ids are dropped by the driver. */
+FLOW_EXPORT int flow_task_add_i64(flow_task_t *t, uint64_t id, int64_t v);
+FLOW_EXPORT int flow_task_add_f64(flow_task_t *t, uint64_t id, double v);
+FLOW_EXPORT int flow_task_accumulate(flow_task_t *t, uint64_t id, const void *val,
+                                     size_t len);
 
 /* ---- Executor processes -------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* blockstore.c - an executor's shuffle outputs, in memory or on disk (see blockstore.h) */
+/* blockstore.c - an executor's blocks and memory budget (see blockstore.h) */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,11 +9,14 @@
 #include "blockstore.h"
 #include "mem.h"
 
-flow__blockstore_t *flow__bs_new(const char *dir, uint64_t mem_limit, int compress)
+flow__blockstore_t *flow__bs_new(const char *dir, uint64_t mem_limit, double storage_fraction,
+                                 int compress)
 {
     flow__blockstore_t *bs = flow__calloc(1, sizeof *bs);
     pthread_mutex_init(&bs->mu, NULL);
     bs->mem_limit = mem_limit;
+    bs->storage_min = (uint64_t)((double)mem_limit * storage_fraction);
+    bs->arena = -1;
     bs->compress = compress;
     snprintf(bs->dir, sizeof bs->dir, "%s", dir && *dir ? dir : "/tmp");
     return bs;
@@ -32,6 +35,7 @@ flow__map_output_t *flow__mo_new(uint32_t shuffle, uint32_t map, uint32_t nparts
 {
     flow__map_output_t *mo = flow__calloc(1, sizeof *mo);
     mo->shuffle = shuffle;
+    mo->kind = FLOW_BLK_SHUFFLE;
     mo->map = map;
     mo->nparts = nparts;
     mo->segs = flow__calloc(nparts ? nparts : 1, sizeof *mo->segs);
@@ -54,19 +58,29 @@ void flow__mo_free(flow__map_output_t *mo)
     flow__free(mo);
 }
 
-/* Move an output's segments into a spill file, one file segment each. */
+/* Move an output's segments into a spill file, one file segment each
+ * (compressed segments are decompressed first: the file frames them anew). */
 static int to_disk(flow__blockstore_t *bs, flow__map_output_t *mo, flow__err_t *err)
 {
     flow__spill_writer_t *w;
+    flow__wbuf_t raw;
+    flow__wbuf_init(&raw);
     int rc = flow__spill_create(bs->dir, &w, err);
     for (uint32_t r = 0; rc == FLOW_OK && r < mo->nparts; r++) {
         rc = flow__spill_segment(w, r, err);
-        size_t pos = 0;
+        const uint8_t *blk = mo->segs[r].data;
+        size_t len = mo->segs[r].len, pos = 0;
+        if (rc == FLOW_OK && mo->compressed && len) {
+            raw.len = 0;
+            rc = flow__lz4_decompress(blk, len, &raw, "block moving to disk", err);
+            blk = raw.data;
+            len = raw.len;
+        }
         flow_rec_t rec;
-        while (rc == FLOW_OK &&
-               flow__block_next(mo->segs[r].data, mo->segs[r].len, &pos, &rec) == 1)
+        while (rc == FLOW_OK && flow__block_next(blk, len, &pos, &rec) == 1)
             rc = flow__spill_put(w, &rec, err);
     }
+    flow__wbuf_free(&raw);
     if (rc != FLOW_OK) {
         if (w)
             flow__spill_abort(w);
@@ -79,17 +93,19 @@ static int to_disk(flow__blockstore_t *bs, flow__map_output_t *mo, flow__err_t *
     flow__free(mo->segs);
     mo->segs = NULL;
     mo->on_disk = 1;
+    mo->compressed = 0;
     mo->mem_bytes = 0;
     return FLOW_OK;
 }
 
-/* Checksum or compress the in-memory segments and count their memory. */
-static void seal_memory(flow__blockstore_t *bs, flow__map_output_t *mo)
+/* Checksum or compress the in-memory segments and count their memory (as
+ * the allocator counts it: the size classes of the segments' buffers). */
+static void seal_memory(flow__map_output_t *mo, int compress)
 {
     mo->mem_bytes = 0;
     for (uint32_t r = 0; r < mo->nparts; r++) {
         flow__wbuf_t *s = &mo->segs[r];
-        if (bs->compress && s->len) {
+        if (compress && s->len) {
             flow__wbuf_t z;
             flow__wbuf_init(&z);
             flow__lz4_compress(s->data, s->len, &z);
@@ -97,9 +113,17 @@ static void seal_memory(flow__blockstore_t *bs, flow__map_output_t *mo)
             *s = z;
         }
         mo->sums[r] = XXH3_64bits(s->data, s->len);
-        mo->mem_bytes += s->cap;
+        mo->mem_bytes += flow__mem_usable(s->data);
     }
-    mo->compressed = bs->compress;
+    mo->compressed = compress;
+}
+
+static uint64_t mem_size(const flow__map_output_t *mo)
+{
+    uint64_t n = 0;
+    for (uint32_t r = 0; mo->segs && r < mo->nparts; r++)
+        n += flow__mem_usable(mo->segs[r].data);
+    return n;
 }
 
 static void unlink_entry(flow__blockstore_t *bs, flow__map_output_t **pp)
@@ -107,55 +131,245 @@ static void unlink_entry(flow__blockstore_t *bs, flow__map_output_t **pp)
     flow__map_output_t *mo = *pp;
     *pp = mo->next;
     bs->mem_bytes -= mo->mem_bytes;
+    if (mo->on_disk)
+        bs->disk_bytes -= mo->file.file_bytes;
     if (--mo->refs == 0)
         flow__mo_free(mo);
 }
 
+static flow__map_output_t **find(flow__blockstore_t *bs, uint8_t kind, uint32_t id,
+                                 uint32_t part)
+{
+    flow__map_output_t **pp = &bs->outputs;
+    while (*pp && !((*pp)->kind == kind && (*pp)->shuffle == id && (*pp)->map == part))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* Free memory until need more bytes fit in the budget, evicting the least
+ * recently used unpinned entries in memory while storage is above floor,
+ * never those of dataset skip. Map outputs and memory-and-disk partitions
+ * move to disk; the others are dropped. Holding bs->mu. */
+static void evict(flow__blockstore_t *bs, uint64_t need, uint64_t floor, uint32_t skip)
+{
+    while (bs->mem_bytes + bs->exec_bytes + need > bs->mem_limit && bs->mem_bytes > floor) {
+        flow__map_output_t **victim = NULL;
+        for (flow__map_output_t **pp = &bs->outputs; *pp; pp = &(*pp)->next) {
+            flow__map_output_t *mo = *pp;
+            if (mo->on_disk || mo->refs > 1 || mo->mem_bytes == 0 ||
+                (mo->kind == FLOW_BLK_CACHE && mo->shuffle == skip))
+                continue;
+            if (!victim || mo->tick < (*victim)->tick)
+                victim = pp;
+        }
+        if (!victim)
+            return;
+        flow__map_output_t *mo = *victim;
+        uint64_t bytes = mo->mem_bytes;
+        if (mo->kind == FLOW_BLK_SHUFFLE || mo->level == FLOW_LEVEL_MEMORY_DISK) {
+            flow__err_t err;
+            if (to_disk(bs, mo, &err) < 0)
+                return; /* The disk failed: keep what is in memory. */
+            bs->mem_bytes -= bytes;
+            bs->disk_bytes += mo->file.file_bytes;
+        } else {
+            unlink_entry(bs, victim);
+        }
+        bs->evictions++;
+        bs->evicted_bytes += bytes;
+    }
+}
+
+/* Put mo in front of the list, replacing the entry of the same key. */
+static void insert(flow__blockstore_t *bs, flow__map_output_t *mo)
+{
+    flow__map_output_t **pp = find(bs, mo->kind, mo->shuffle, mo->map);
+    if (*pp)
+        unlink_entry(bs, pp);
+    mo->tick = ++bs->tick;
+    mo->next = bs->outputs;
+    bs->outputs = mo;
+    bs->mem_bytes += mo->mem_bytes;
+    if (mo->on_disk)
+        bs->disk_bytes += mo->file.file_bytes;
+}
+
+static void count_records(flow__map_output_t *mo)
+{
+    if (mo->on_disk) {
+        mo->records = mo->file.records;
+        mo->raw_bytes = mo->file.raw_bytes;
+        return;
+    }
+    mo->records = mo->raw_bytes = 0;
+    for (uint32_t r = 0; r < mo->nparts; r++) {
+        mo->records += (uint64_t)flow__block_count(mo->segs[r].data, mo->segs[r].len);
+        mo->raw_bytes += mo->segs[r].len;
+    }
+}
+
 int flow__bs_put(flow__blockstore_t *bs, flow__map_output_t *mo, flow__err_t *err)
 {
-    for (uint32_t r = 0; r < mo->nparts; r++)
-        mo->records += (uint64_t)flow__block_count(mo->segs[r].data, mo->segs[r].len);
-    uint64_t bytes = 0;
-    for (uint32_t r = 0; r < mo->nparts; r++)
-        bytes += mo->segs[r].cap;
-    pthread_mutex_lock(&bs->mu);
-    int full = bs->mem_bytes + bytes > bs->mem_limit;
-    pthread_mutex_unlock(&bs->mu);
+    count_records(mo);
     int rc = FLOW_OK;
-    if (full) {
-        rc = to_disk(bs, mo, err);
-    } else {
-        seal_memory(bs, mo);
+    if (!mo->on_disk) {
+        uint64_t bytes = mem_size(mo);
+        pthread_mutex_lock(&bs->mu);
+        int full = bs->mem_bytes + bs->exec_bytes + bytes > bs->mem_limit;
+        pthread_mutex_unlock(&bs->mu);
+        if (full)
+            rc = to_disk(bs, mo, err);
+        else
+            seal_memory(mo, bs->compress);
     }
     if (rc < 0) {
         flow__mo_free(mo);
         return rc;
     }
     pthread_mutex_lock(&bs->mu);
-    for (flow__map_output_t **pp = &bs->outputs; *pp; pp = &(*pp)->next)
-        if ((*pp)->shuffle == mo->shuffle && (*pp)->map == mo->map) {
-            unlink_entry(bs, pp);
-            break;
-        }
-    mo->next = bs->outputs;
-    bs->outputs = mo;
-    bs->mem_bytes += mo->mem_bytes;
-    if (mo->on_disk)
-        bs->disk_bytes += mo->file.file_bytes;
+    insert(bs, mo);
     pthread_mutex_unlock(&bs->mu);
     return FLOW_OK;
 }
 
-flow__map_output_t *flow__bs_get(flow__blockstore_t *bs, uint32_t shuffle, uint32_t map)
+int flow__bs_cache_put(flow__blockstore_t *bs, flow__map_output_t *mo, int *stored,
+                       flow__err_t *err)
+{
+    mo->kind = FLOW_BLK_CACHE;
+    *stored = 0;
+    count_records(mo);
+    int rc = FLOW_OK;
+    if (!mo->on_disk && mo->level == FLOW_LEVEL_DISK) {
+        rc = to_disk(bs, mo, err);
+    } else if (!mo->on_disk) {
+        seal_memory(mo, mo->level == FLOW_LEVEL_MEMORY_SER);
+        pthread_mutex_lock(&bs->mu);
+        flow__map_output_t **old = find(bs, mo->kind, mo->shuffle, mo->map);
+        if (*old)
+            unlink_entry(bs, old);
+        evict(bs, mo->mem_bytes, 0, mo->shuffle);
+        if (bs->mem_bytes + bs->exec_bytes + mo->mem_bytes <= bs->mem_limit) {
+            insert(bs, mo);
+            *stored = 1;
+        }
+        pthread_mutex_unlock(&bs->mu);
+        if (*stored)
+            return FLOW_OK;
+        if (mo->level != FLOW_LEVEL_MEMORY_DISK) {
+            flow__mo_free(mo);
+            return FLOW_OK;
+        }
+        rc = to_disk(bs, mo, err);
+    }
+    if (rc < 0) {
+        flow__mo_free(mo);
+        return rc;
+    }
+    pthread_mutex_lock(&bs->mu);
+    insert(bs, mo);
+    pthread_mutex_unlock(&bs->mu);
+    *stored = 1;
+    return FLOW_OK;
+}
+
+static flow__map_output_t *get(flow__blockstore_t *bs, uint8_t kind, uint32_t id,
+                               uint32_t part)
 {
     pthread_mutex_lock(&bs->mu);
-    flow__map_output_t *mo = bs->outputs;
-    while (mo && !(mo->shuffle == shuffle && mo->map == map))
-        mo = mo->next;
-    if (mo)
+    flow__map_output_t *mo = *find(bs, kind, id, part);
+    if (mo) {
         mo->refs++;
+        mo->tick = ++bs->tick;
+    }
     pthread_mutex_unlock(&bs->mu);
     return mo;
+}
+
+flow__map_output_t *flow__bs_get(flow__blockstore_t *bs, uint32_t shuffle, uint32_t map)
+{
+    return get(bs, FLOW_BLK_SHUFFLE, shuffle, map);
+}
+
+flow__map_output_t *flow__bs_cache_get(flow__blockstore_t *bs, uint32_t dataset,
+                                       uint32_t partition)
+{
+    return get(bs, FLOW_BLK_CACHE, dataset, partition);
+}
+
+int flow__bs_cache_has(flow__blockstore_t *bs, uint32_t dataset, uint32_t partition)
+{
+    pthread_mutex_lock(&bs->mu);
+    int has = *find(bs, FLOW_BLK_CACHE, dataset, partition) != NULL;
+    pthread_mutex_unlock(&bs->mu);
+    return has;
+}
+
+void flow__bs_cache_drop(flow__blockstore_t *bs, uint32_t dataset, int64_t partition)
+{
+    pthread_mutex_lock(&bs->mu);
+    flow__map_output_t **pp = &bs->outputs;
+    while (*pp) {
+        flow__map_output_t *mo = *pp;
+        if (mo->kind == FLOW_BLK_CACHE && mo->shuffle == dataset &&
+            (partition < 0 || mo->map == (uint32_t)partition))
+            unlink_entry(bs, pp);
+        else
+            pp = &mo->next;
+    }
+    pthread_mutex_unlock(&bs->mu);
+}
+
+void flow__bs_cache_count(flow__blockstore_t *bs, uint32_t dataset, int *mem_parts,
+                          int *disk_parts, uint64_t *mem_bytes, uint64_t *disk_bytes,
+                          uint64_t *records)
+{
+    pthread_mutex_lock(&bs->mu);
+    for (flow__map_output_t *mo = bs->outputs; mo; mo = mo->next) {
+        if (mo->kind != FLOW_BLK_CACHE || mo->shuffle != dataset)
+            continue;
+        if (mo->on_disk) {
+            (*disk_parts)++;
+            *disk_bytes += mo->file.file_bytes;
+        } else {
+            (*mem_parts)++;
+            *mem_bytes += mo->mem_bytes;
+        }
+        *records += mo->records;
+    }
+    pthread_mutex_unlock(&bs->mu);
+}
+
+void flow__bs_forget(flow__blockstore_t *bs, flow__map_output_t *mo)
+{
+    pthread_mutex_lock(&bs->mu);
+    for (flow__map_output_t **pp = &bs->outputs; *pp; pp = &(*pp)->next)
+        if (*pp == mo) {
+            unlink_entry(bs, pp);
+            break;
+        }
+    pthread_mutex_unlock(&bs->mu);
+}
+
+uint64_t flow__bs_exec_acquire(flow__blockstore_t *bs, uint64_t want)
+{
+    pthread_mutex_lock(&bs->mu);
+    evict(bs, want, bs->storage_min, 0);
+    uint64_t used = bs->mem_bytes + bs->exec_bytes;
+    uint64_t grant = used < bs->mem_limit ? bs->mem_limit - used : 0;
+    if (grant > want)
+        grant = want;
+    if (grant < want / 4)
+        grant = want / 4;
+    bs->exec_bytes += grant;
+    pthread_mutex_unlock(&bs->mu);
+    return grant;
+}
+
+void flow__bs_exec_release(flow__blockstore_t *bs, uint64_t n)
+{
+    pthread_mutex_lock(&bs->mu);
+    bs->exec_bytes = n < bs->exec_bytes ? bs->exec_bytes - n : 0;
+    pthread_mutex_unlock(&bs->mu);
 }
 
 void flow__bs_release(flow__blockstore_t *bs, flow__map_output_t *mo)
@@ -172,7 +386,7 @@ void flow__bs_drop(flow__blockstore_t *bs, uint32_t shuffle)
     pthread_mutex_lock(&bs->mu);
     flow__map_output_t **pp = &bs->outputs;
     while (*pp) {
-        if (shuffle == 0 || (*pp)->shuffle == shuffle)
+        if (shuffle == 0 || ((*pp)->kind == FLOW_BLK_SHUFFLE && (*pp)->shuffle == shuffle))
             unlink_entry(bs, pp);
         else
             pp = &(*pp)->next;
@@ -207,9 +421,19 @@ int flow__bs_corrupt(flow__blockstore_t *bs, uint32_t shuffle, uint32_t map, uin
     return rc;
 }
 
+static const char *block_name(const flow__map_output_t *mo, uint32_t r, char *buf, size_t n)
+{
+    if (mo->kind == FLOW_BLK_CACHE)
+        snprintf(buf, n, "cached dataset %u partition %u", mo->shuffle, mo->map);
+    else
+        snprintf(buf, n, "shuffle %u map %u reduce %u", mo->shuffle, mo->map, r);
+    return buf;
+}
+
 int flow__seg_open(flow__seg_reader_t *rd, const flow__map_output_t *mo, uint32_t r,
                    flow__err_t *err)
 {
+    char what[96];
     memset(rd, 0, sizeof *rd);
     rd->mo = mo;
     flow__wbuf_init(&rd->buf);
@@ -220,13 +444,11 @@ int flow__seg_open(flow__seg_reader_t *rd, const flow__map_output_t *mo, uint32_
         return flow__spill_open(&mo->file, r, &rd->sr, err);
     const flow__wbuf_t *s = &mo->segs[r];
     if (XXH3_64bits(s->data, s->len) != mo->sums[r])
-        return flow__err_set(err, FLOW_EPROTO,
-                             "shuffle %u map %u reduce %u: block checksum mismatch",
-                             mo->shuffle, mo->map, r);
+        return flow__err_set(err, FLOW_EPROTO, "%s: block checksum mismatch",
+                             block_name(mo, r, what, sizeof what));
     if (mo->compressed && s->len) {
-        char what[96];
-        snprintf(what, sizeof what, "shuffle %u map %u reduce %u", mo->shuffle, mo->map, r);
-        int rc = flow__lz4_decompress(s->data, s->len, &rd->buf, what, err);
+        int rc = flow__lz4_decompress(s->data, s->len, &rd->buf,
+                                      block_name(mo, r, what, sizeof what), err);
         if (rc < 0)
             return rc;
         rd->blk = rd->buf.data;
@@ -243,9 +465,11 @@ int flow__seg_next(flow__seg_reader_t *rd, flow_rec_t *out, flow__err_t *err)
     if (rd->sr)
         return flow__spill_next(rd->sr, out, err);
     int rc = flow__block_next(rd->blk, rd->len, &rd->pos, out);
-    if (rc < 0)
-        return flow__err_set(err, FLOW_EPROTO, "shuffle %u map %u: malformed block",
-                             rd->mo->shuffle, rd->mo->map);
+    if (rc < 0) {
+        char what[96];
+        return flow__err_set(err, FLOW_EPROTO, "%s: malformed block",
+                             block_name(rd->mo, 0, what, sizeof what));
+    }
     return rc;
 }
 

@@ -1,16 +1,26 @@
-/* blockstore.h - an executor's store of shuffle map outputs
- * A map task's output for one shuffle is one entry: a segment per reduce
- * partition, each a block of records. Entries stay in memory while the
- * store's memory is under its limit, and each in-memory segment carries the
- * XXH3-64 of its bytes (LZ4-compressed, with the frame's own checksums, when
- * shuffle.compress is set); past the limit an entry goes to a spill file in
- * the local directory, one file segment per reduce partition, LZ4-framed. A
- * reduce task reads segments of other executors' stores directly when they
- * share its process (an executor group); executors in other processes will
- * serve the same reads over the wire. Reading pins an entry, so a concurrent
- * drop frees it only when the last reader lets go. Thread-safe.
- * Call order: bs_new -> (bs_put | bs_get -> mo_read* -> bs_release)* ->
- *             bs_free. */
+/* blockstore.h - an executor's blocks and its one memory budget
+ * The store holds two kinds of entries: shuffle map outputs (a segment per
+ * reduce partition) and cached partitions of persisted datasets (one
+ * segment). Both are blocks of records, checksummed (XXH3-64) in memory or
+ * LZ4-framed on disk, and both count against the executor's memory budget
+ * (executor.memory), which the store also hands out to running operators
+ * (execution memory: combine tables, sorters, group buffers). It is one
+ * budget, as Spark's unified memory manager: storage + execution <= limit.
+ *   - A new map output stays in memory when it fits in what is free, else it
+ *     goes to a spill file in the local directory.
+ *   - A new cached partition may evict other entries, least recently used
+ *     first, except those of its own dataset (a dataset larger than memory
+ *     would otherwise evict itself in a cycle); evicting moves a map output
+ *     or a memory-and-disk partition to disk, and drops a memory one.
+ *   - Execution may evict entries too, but only while storage holds more
+ *     than its protected share (memory.storage_fraction of the limit).
+ * A reduce or cache read pins an entry; pinned entries are never evicted, and
+ * a drop frees an entry when the last reader lets go. A reader in another
+ * executor of the same process reads the store directly (an executor group);
+ * executors in other processes will serve the same reads over the wire.
+ * Thread-safe. Call order: bs_new -> (bs_put | bs_cache_put | bs_get/
+ * bs_cache_get -> seg_open/next/close -> bs_release | bs_exec_acquire/
+ * bs_exec_release)* -> bs_free. */
 #ifndef FLOW_BLOCKSTORE_H
 #define FLOW_BLOCKSTORE_H
 
@@ -18,10 +28,23 @@
 
 #include "codec.h"
 
+enum flow__block_kind {
+    FLOW_BLK_SHUFFLE = 1,      /* A map output: (shuffle, map), a segment per reduce. */
+    FLOW_BLK_CACHE = 2,        /* A cached partition: (dataset, partition), one segment. */
+};
+
+/* Storage levels (flow_storage_level_t). */
+#define FLOW_LEVEL_MEMORY 1
+#define FLOW_LEVEL_MEMORY_SER 2
+#define FLOW_LEVEL_MEMORY_DISK 3
+#define FLOW_LEVEL_DISK 4
+
 typedef struct flow__map_output {
-    uint32_t shuffle;          /* Shuffle id. */
-    uint32_t map;              /* Map partition. */
-    uint32_t nparts;           /* Reduce partitions (segments). */
+    uint8_t kind;              /* FLOW_BLK_*. */
+    uint8_t level;             /* CACHE: FLOW_LEVEL_*. */
+    uint32_t shuffle;          /* Shuffle id, or the cached dataset's id. */
+    uint32_t map;              /* Map partition, or the cached partition. */
+    uint32_t nparts;           /* Reduce partitions (segments); 1 when cached. */
     flow__wbuf_t *segs;        /* In memory: the segments, or NULL on disk. */
     uint64_t *sums;            /* In memory: XXH3-64 of each segment's bytes. */
     int compressed;            /* In memory: segments are LZ4 frames. */
@@ -29,6 +52,8 @@ typedef struct flow__map_output {
     int on_disk;               /* The output lives in file. */
     uint64_t mem_bytes;        /* Memory the entry holds. */
     uint64_t records;          /* Records in the output. */
+    uint64_t raw_bytes;        /* Bytes of its records in block layout. */
+    uint64_t tick;             /* Last use (least recently used goes first). */
     int refs;                  /* Readers holding it, plus one for the store. */
     struct flow__map_output *next; /* Next entry of the store. */
 } flow__map_output_t;
@@ -36,10 +61,16 @@ typedef struct flow__map_output {
 typedef struct flow__blockstore {
     pthread_mutex_t mu;          /* Guards everything below. */
     flow__map_output_t *outputs; /* Entries. */
-    uint64_t mem_bytes;          /* Memory held by entries. */
-    uint64_t mem_limit;          /* Past this, entries go to disk. */
-    uint64_t disk_bytes;         /* Bytes written to disk. */
-    int compress;                /* Compress in-memory segments. */
+    uint64_t mem_bytes;          /* Memory held by entries (storage). */
+    uint64_t mem_limit;          /* The executor's whole budget. */
+    uint64_t storage_min;        /* Storage execution may not evict below. */
+    uint64_t exec_bytes;         /* Execution memory granted. */
+    uint64_t disk_bytes;         /* Bytes of entries on disk now. */
+    uint64_t evictions;          /* Entries evicted (to disk or away). */
+    uint64_t evicted_bytes;      /* Memory they held. */
+    uint64_t tick;               /* Use counter. */
+    int arena;                   /* The executor's jemalloc arena, or -1. */
+    int compress;                /* Compress in-memory shuffle segments. */
     char dir[256];               /* Local directory for files. */
 } flow__blockstore_t;
 
@@ -49,7 +80,10 @@ typedef struct flow__exec_group {
     flow__blockstore_t **stores;  /* stores[id - 1] is executor id's store. */
 } flow__exec_group_t;
 
-flow__blockstore_t *flow__bs_new(const char *dir, uint64_t mem_limit, int compress);
+/* A store with a budget of mem_limit bytes, storage_fraction of it protected
+ * from execution. */
+flow__blockstore_t *flow__bs_new(const char *dir, uint64_t mem_limit, double storage_fraction,
+                                 int compress);
 void flow__bs_free(flow__blockstore_t *bs);
 
 /* A map output being built: nparts empty in-memory segments. */
@@ -64,6 +98,32 @@ flow__map_output_t *flow__bs_get(flow__blockstore_t *bs, uint32_t shuffle, uint3
 void flow__bs_release(flow__blockstore_t *bs, flow__map_output_t *mo);
 /* Drop every output of a shuffle (or of all shuffles when shuffle is 0). */
 void flow__bs_drop(flow__blockstore_t *bs, uint32_t shuffle);
+/* Cache a partition: mo (kind CACHE, one segment, or on disk) becomes the
+ * store's entry of (dataset, partition), replacing an older one. The store
+ * takes mo in every case. At a memory level it is kept in memory if it fits,
+ * after evicting other datasets' entries; else a memory-and-disk partition
+ * goes to disk and a memory one is not kept (*stored 0). */
+int flow__bs_cache_put(flow__blockstore_t *bs, flow__map_output_t *mo, int *stored,
+                       flow__err_t *err);
+/* Pin the cached (dataset, partition), or NULL; counts as a use. */
+flow__map_output_t *flow__bs_cache_get(flow__blockstore_t *bs, uint32_t dataset,
+                                       uint32_t partition);
+/* Whether (dataset, partition) is cached. */
+int flow__bs_cache_has(flow__blockstore_t *bs, uint32_t dataset, uint32_t partition);
+/* Drop the cached partitions of a dataset (partition < 0: all of them). */
+void flow__bs_cache_drop(flow__blockstore_t *bs, uint32_t dataset, int64_t partition);
+/* Add what is cached of a dataset to the counters (flow_cache_info_t's). */
+void flow__bs_cache_count(flow__blockstore_t *bs, uint32_t dataset, int *mem_parts,
+                          int *disk_parts, uint64_t *mem_bytes, uint64_t *disk_bytes,
+                          uint64_t *records);
+/* Remove one entry (a corrupt one) if it is still the store's. */
+void flow__bs_forget(flow__blockstore_t *bs, flow__map_output_t *mo);
+
+/* Execution memory: grant up to want bytes (evicting entries while storage
+ * is above its protected share), at least want / 4. Release what was granted. */
+uint64_t flow__bs_exec_acquire(flow__blockstore_t *bs, uint64_t want);
+void flow__bs_exec_release(flow__blockstore_t *bs, uint64_t n);
+
 /* Test hook: flip one byte of the output's segment r (in memory or on disk).
  * FLOW_ENOENT when there is no such output or the segment is empty. */
 int flow__bs_corrupt(flow__blockstore_t *bs, uint32_t shuffle, uint32_t map, uint32_t r);

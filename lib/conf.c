@@ -241,6 +241,25 @@ static int parse_broadcast_threshold(const char *s, flow__settings_t *out)
     return 0;
 }
 
+static int parse_storage_fraction(const char *s, flow__settings_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= 0.0 && v <= 1.0))
+        return -1;
+    out->storage_fraction = v;
+    return 0;
+}
+
+static int parse_checkpoint_dir(const char *s, flow__settings_t *out)
+{
+    if (strlen(s) >= sizeof out->checkpoint_dir)
+        return -1;
+    snprintf(out->checkpoint_dir, sizeof out->checkpoint_dir, "%s", s);
+    return 0;
+}
+
 /* ---- Keys ---------------------------------------------------------------- */
 
 static const conf_key_t keys[] = {
@@ -266,8 +285,16 @@ static const conf_key_t keys[] = {
      "Least severe level of the log lines that are kept."},
     {"executor.memory", "512m", parse_executor_memory,
      "expected a size >= 1m in bytes, or with a k, m or g suffix",
-     "Memory budget of one executor for shuffle buffers, aggregation, sorting "
-     "and shuffle outputs held in memory; past it, data spills to local.dir."},
+     "Memory budget of one executor, shared by cached partitions, shuffle outputs "
+     "held in memory and the buffers of aggregation, sorting and joins; past it, "
+     "blocks are evicted and data spills to local.dir."},
+    {"memory.storage_fraction", "0.5", parse_storage_fraction,
+     "expected a number from 0 to 1",
+     "Share of executor.memory where cached blocks are safe from eviction by "
+     "running aggregations and sorts (they may still evict each other)."},
+    {"checkpoint.dir", "", parse_checkpoint_dir, "expected a path of at most 255 bytes",
+     "Directory for checkpoints; empty: the context's directory under local.dir "
+     "(removed with the context)."},
     {"local.dir", "/tmp", parse_local_dir, "expected a path of at most 255 bytes",
      "Directory for spill files and shuffle outputs on disk."},
     {"shuffle.compress", "false", parse_shuffle_compress, "expected true or false",

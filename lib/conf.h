@@ -43,6 +43,8 @@ typedef struct flow__settings {
     char local_dir[256];     /* Spill and shuffle directory. */
     int shuffle_compress;    /* Compress in-memory shuffle blocks. */
     uint64_t broadcast_threshold; /* Broadcast join below this size; 0: never. */
+    double storage_fraction;  /* Share of executor.memory protected for cached blocks. */
+    char checkpoint_dir[256]; /* Where checkpoints go ("": the context's work dir). */
 } flow__settings_t;
 
 typedef struct flow__conf_entry {

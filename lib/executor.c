@@ -7,6 +7,7 @@
 
 #include "executor.h"
 #include "mem.h"
+#include "shared.h"
 #include "wire.h"
 
 #define CANCEL_MEMORY 16
@@ -26,6 +27,7 @@ typedef struct executor {
     uint32_t running_job;            /* Job of the running task, or 0. */
     int stopping;                    /* STOP received. */
     flow__err_t err;                 /* Transport errors. */
+    flow__bcast_table_t bcasts;      /* Broadcast variables received. */
 } executor_t;
 
 static int job_cancelled(const executor_t *e, uint32_t job)
@@ -58,6 +60,19 @@ static void handle(executor_t *e, flow__msg_t *m)
     case FLOW_MSG_STOP:
         e->stopping = 1;
         break;
+    case FLOW_MSG_BCAST:
+    case FLOW_MSG_BCAST_DROP: {
+        flow__rbuf_t r;
+        flow__rbuf_init(&r, m->payload, m->len);
+        uint64_t id = flow__rbuf_u64(&r);
+        if (!flow__rbuf_ok(&r))
+            break;
+        if (m->hdr.type == FLOW_MSG_BCAST)
+            flow__bcast_put(&e->bcasts, id, (const uint8_t *)m->payload + 8, m->len - 8);
+        else
+            flow__bcast_drop(&e->bcasts, id);
+        break;
+    }
     default:
         break;
     }
@@ -152,8 +167,10 @@ int flow__executor_run(const flow__executor_cfg_t *cfg)
     memset(&e, 0, sizeof e);
     e.cfg = cfg;
     flow__wire_rx_init(&e.rx, 0);
+    flow__mem_thread_arena(cfg->env.store ? cfg->env.store->arena : -1);
     flow__runner_t runner;
     flow__runner_init(&runner, poll_cancel, &e, &cfg->env);
+    runner.env.bcasts = &e.bcasts;
     int rc = connect_and_register(&e);
     while (rc >= 0 && !e.stopping) {
         if (!e.head) {
@@ -175,6 +192,7 @@ int flow__executor_run(const flow__executor_cfg_t *cfg)
             break;
     }
     flow__runner_free(&runner);
+    flow__bcast_free(&e.bcasts);
     flow__wire_rx_free(&e.rx);
     if (e.sock)
         zmq_close(e.sock);

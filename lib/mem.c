@@ -2,6 +2,7 @@
  * The only file that calls jemalloc's own API. Out of memory here means the
  * machine itself is out of memory (the budget of partition data is enforced
  * by the arenas before this point), so it prints a message and aborts. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 
 #ifndef FLOW_SYSTEM_MALLOC
 #include <jemalloc/jemalloc.h>
+#else
+#include <malloc.h>
 #endif
 
 #include "flow.h"
@@ -57,6 +60,69 @@ void flow__free(void *p)
 }
 
 const char *flow__mem_allocator(void) { return "jemalloc"; }
+
+size_t flow__mem_usable(const void *p) { return p ? sallocx((void *)p, 0) : 0; }
+
+#define ARENA_POOL 256
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned pool[ARENA_POOL];
+static int npool;
+
+int flow__mem_arena_acquire(void)
+{
+    unsigned a;
+    size_t len = sizeof a;
+    pthread_mutex_lock(&pool_mu);
+    int rc = npool > 0 ? (int)pool[--npool] : -1;
+    pthread_mutex_unlock(&pool_mu);
+    if (rc >= 0)
+        return rc;
+    if (mallctl("arenas.create", &a, &len, NULL, 0) != 0)
+        return -1;
+    return (int)a;
+}
+
+void flow__mem_arena_release(int arena)
+{
+    if (arena < 0)
+        return;
+    char name[64];
+    snprintf(name, sizeof name, "arena.%d.purge", arena);
+    mallctl(name, NULL, NULL, NULL, 0);
+    pthread_mutex_lock(&pool_mu);
+    if (npool < ARENA_POOL)
+        pool[npool++] = (unsigned)arena;
+    pthread_mutex_unlock(&pool_mu);
+}
+
+void flow__mem_thread_arena(int arena)
+{
+    if (arena < 0)
+        return;
+    unsigned a = (unsigned)arena;
+    mallctl("thread.arena", NULL, NULL, &a, sizeof a);
+}
+
+uint64_t flow__mem_arena_allocated(int arena)
+{
+    if (arena < 0)
+        return 0;
+    uint64_t epoch = 1;
+    size_t len = sizeof epoch;
+    mallctl("epoch", &epoch, &len, &epoch, len);
+    uint64_t total = 0;
+    static const char *const parts[] = {"small", "large"};
+    for (int i = 0; i < 2; i++) {
+        char name[64];
+        size_t v = 0;
+        len = sizeof v;
+        snprintf(name, sizeof name, "stats.arenas.%d.%s.allocated", arena, parts[i]);
+        if (mallctl(name, &v, &len, NULL, 0) != 0)
+            return 0;
+        total += v;
+    }
+    return total;
+}
 #else
 void *flow__malloc(size_t n)
 {
@@ -85,6 +151,16 @@ void *flow__realloc(void *p, size_t n)
 void flow__free(void *p) { free(p); }
 
 const char *flow__mem_allocator(void) { return "system"; }
+
+size_t flow__mem_usable(const void *p) { return p ? malloc_usable_size((void *)p) : 0; }
+int flow__mem_arena_acquire(void) { return -1; }
+void flow__mem_arena_release(int arena) { (void)arena; }
+void flow__mem_thread_arena(int arena) { (void)arena; }
+uint64_t flow__mem_arena_allocated(int arena)
+{
+    (void)arena;
+    return 0;
+}
 #endif
 
 char *flow__strndup(const char *s, size_t n)

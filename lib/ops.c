@@ -52,6 +52,11 @@ struct flow_iter {
     uint32_t *heads;                /* BCAST_JOIN: hash slot -> first record + 1. */
     uint64_t *hashes;               /* BCAST_JOIN: hash of each slot's key. */
     size_t nsmall, hcap;            /* BCAST_JOIN: records, slots. */
+    flow__map_output_t *cached;     /* CACHED: the pinned block read (a hit). */
+    flow__blockstore_t *cached_bs;  /* CACHED: its store. */
+    flow__seg_reader_t seg;         /* CACHED: reading it. */
+    int teeing;                     /* CACHED: a miss keeping what it computes. */
+    flow__spill_writer_t *tee_w;    /* CACHED: ... on disk (else in buf). */
 };
 
 int flow_iter_next(flow_iter_t *it, flow_rec_t *out) { return it->next(it, out); }
@@ -492,6 +497,161 @@ static int next_bcast_join(flow_iter_t *it, flow_rec_t *out)
     }
 }
 
+/* ---- Persisted partitions ---------------------------------------------------------
+ * A CACHED node reads its partition from the block store of this executor or
+ * of one in the same process. On a miss it computes child 0 and passes its
+ * records on while keeping a copy (in a block, or in a spill file for
+ * disk-only); when the child is read to its end the copy goes to this
+ * executor's store. A partition read only in part (take) is not stored. */
+
+static int next_cached_hit(flow_iter_t *it, flow_rec_t *out)
+{
+    return flow__seg_next(&it->seg, out, it->t->err);
+}
+
+static void tee_abandon(flow_iter_t *it)
+{
+    if (it->tee_w)
+        flow__spill_abort(it->tee_w);
+    it->tee_w = NULL;
+    it->teeing = 0;
+    buffer_reset(it);
+}
+
+/* Move the block kept so far into a spill file (memory-and-disk partitions
+ * too large for memory) and go on there. */
+static int tee_to_disk(flow_iter_t *it)
+{
+    flow_task_t *t = it->t;
+    int rc = flow__spill_create(t->env->local_dir, &it->tee_w, t->err);
+    if (rc == FLOW_OK)
+        rc = flow__spill_segment(it->tee_w, 0, t->err);
+    size_t pos = 0;
+    flow_rec_t r;
+    while (rc == FLOW_OK && flow__block_next(it->buf.data, it->buf.len, &pos, &r) == 1)
+        rc = flow__spill_put(it->tee_w, &r, t->err);
+    buffer_reset(it);
+    flow__wbuf_free(&it->buf);
+    return rc;
+}
+
+static int tee_keep(flow_iter_t *it, const flow_rec_t *r)
+{
+    if (it->tee_w)
+        return flow__spill_put(it->tee_w, r, it->t->err);
+    flow__block_append(&it->buf, r);
+    /* A block over half the budget could never stay in memory. */
+    if (it->buf.len > it->t->env->store->mem_limit / 2) {
+        if (it->node->level != FLOW_LEVEL_MEMORY_DISK) {
+            tee_abandon(it);
+            return FLOW_OK;
+        }
+        return tee_to_disk(it);
+    }
+    return FLOW_OK;
+}
+
+/* The child is read out: hand the copy to the store. */
+static int tee_store(flow_iter_t *it)
+{
+    flow_task_t *t = it->t;
+    flow__map_output_t *mo = flow__mo_new(it->node->dataset, it->node->partition, 1);
+    mo->level = it->node->level;
+    int rc = FLOW_OK, stored;
+    it->teeing = 0;
+    if (it->tee_w) {
+        rc = flow__spill_finish(it->tee_w, &mo->file, t->err);
+        it->tee_w = NULL;
+        mo->on_disk = rc == FLOW_OK;
+    } else {
+        mo->segs[0] = it->buf;
+        flow__wbuf_init(&it->buf);
+        it->pos = 0;
+    }
+    if (rc < 0) {
+        flow__mo_free(mo);
+        return rc;
+    }
+    return flow__bs_cache_put(t->env->store, mo, &stored, t->err);
+}
+
+static int next_cached_miss(flow_iter_t *it, flow_rec_t *out)
+{
+    int rc = it->children[0]->next(it->children[0], out);
+    if (!it->teeing)
+        return rc;
+    if (rc == 1) {
+        int krc = tee_keep(it, out);
+        return krc < 0 ? krc : 1;
+    }
+    if (rc == 0 && (rc = tee_store(it)) == FLOW_OK)
+        return 0;
+    return rc;
+}
+
+/* Pin the partition in a store of the group (this executor's first). A block
+ * that fails its checksum is dropped and recomputed. */
+static int cached_find(flow_iter_t *it)
+{
+    flow_task_t *t = it->t;
+    flow__exec_env_t *env = t->env;
+    int n = env->group ? env->group->n : 0;
+    for (int i = -1; i < n; i++) {
+        flow__blockstore_t *bs = i < 0 ? env->store : env->group->stores[i];
+        if (!bs || (i >= 0 && bs == env->store))
+            continue;
+        flow__map_output_t *mo =
+            flow__bs_cache_get(bs, it->node->dataset, it->node->partition);
+        if (!mo)
+            continue;
+        flow__err_t err;
+        flow__err_clear(&err);
+        if (flow__seg_open(&it->seg, mo, 0, &err) == FLOW_OK) {
+            it->cached = mo;
+            it->cached_bs = bs;
+            return 1;
+        }
+        flow__seg_close(&it->seg);
+        flow__bs_forget(bs, mo);
+        flow__bs_release(bs, mo);
+    }
+    return 0;
+}
+
+static int open_cached(flow_iter_t *it, flow__arena_t *arena)
+{
+    flow_task_t *t = it->t;
+    const flow__opnode_t *node = it->node;
+    if (cached_find(it)) {
+        t->cache_hits++;
+        it->next = next_cached_hit;
+        return FLOW_OK;
+    }
+    if (node->nchildren == 0) {
+        flow__err_set(t->err, FLOW_ENOENT,
+                      "partition %u of locally checkpointed dataset %u was lost (no block "
+                      "store holds it); checkpoint() keeps partitions on disk instead",
+                      node->partition, node->dataset);
+        t->err->permanent = 1;
+        t->err->dataset = node->dataset;
+        return FLOW_ENOENT;
+    }
+    t->cache_misses++;
+    it->next = next_cached_miss;
+    it->children[0] = NULL;
+    it->nchildren = 1;
+    int rc = flow__iter_build(t, arena, node->children[0], &it->children[0]);
+    if (rc < 0)
+        return rc;
+    it->teeing = 1;
+    if (node->level == FLOW_LEVEL_DISK) {
+        rc = flow__spill_create(t->env->local_dir, &it->tee_w, t->err);
+        if (rc == FLOW_OK)
+            rc = flow__spill_segment(it->tee_w, 0, t->err);
+    }
+    return rc;
+}
+
 /* ---- Building and closing ------------------------------------------------------- */
 
 static int (*const op_next[FLOW_OP_MAX])(flow_iter_t *, flow_rec_t *) = {
@@ -512,6 +672,7 @@ static int (*const op_next[FLOW_OP_MAX])(flow_iter_t *, flow_rec_t *) = {
     [FLOW_OP_SHUFFLE_READ] = next_shuffle,
     [FLOW_OP_CARTESIAN] = next_cartesian,
     [FLOW_OP_BCAST_JOIN] = next_bcast_join,
+    [FLOW_OP_CACHED] = next_cached_miss,
 };
 
 static int open_source(flow_iter_t *it)
@@ -539,6 +700,8 @@ int flow__iter_build(flow_task_t *t, flow__arena_t *arena, const flow__opnode_t 
     flow__arena_init(&it->scratch, 64 * 1024);
     flow__wbuf_init(&it->buf);
     it->children = flow__arena_alloc(arena, sizeof *it->children * (node->nchildren + 1));
+    if (node->kind == FLOW_OP_CACHED)
+        return open_cached(it, arena); /* Its child is built only on a miss. */
     for (uint32_t i = 0; i < node->nchildren; i++) {
         it->children[i] = NULL;
         it->nchildren = i + 1;
@@ -599,6 +762,13 @@ void flow__iter_close(flow_iter_t *it, flow__metrics_t *m)
     if (it->shuf)
         flow__shuf_reader_close(it->shuf, m);
     it->shuf = NULL;
+    if (it->cached) {
+        flow__seg_close(&it->seg);
+        flow__bs_release(it->cached_bs, it->cached);
+        it->cached = NULL;
+    }
+    if (it->teeing)
+        tee_abandon(it);
     buffer_reset(it);
     flow__wbuf_free(&it->buf);
     flow__wbuf_free(&it->side);

@@ -43,6 +43,7 @@ static const char *const op_names[FLOW_OP_MAX] = {
     [FLOW_OP_SHUFFLE_READ] = "shuffle",
     [FLOW_OP_CARTESIAN] = "cartesian",
     [FLOW_OP_BCAST_JOIN] = "broadcast_join",
+    [FLOW_OP_CACHED] = "persist",
 };
 
 const char *flow__op_name(uint8_t kind)
@@ -149,6 +150,8 @@ void flow__task_put_node(flow__wbuf_t *b, const flow__opnode_t *n)
         flow__wbuf_u64(b, n->start_index);
     } else if (n->kind == FLOW_OP_SHUFFLE_READ) {
         put_read(b, n->read);
+    } else if (n->kind == FLOW_OP_CACHED) {
+        flow__wbuf_u8(b, n->level);
     }
     flow__wbuf_u32(b, n->nchildren);
 }
@@ -264,14 +267,18 @@ static flow__opnode_t *decode_node(flow__rbuf_t *r, flow__arena_t *a, int depth,
         n->start_index = flow__rbuf_u64(r);
     } else if (n->kind == FLOW_OP_SHUFFLE_READ) {
         n->read = get_read(r, a);
+    } else if (n->kind == FLOW_OP_CACHED) {
+        n->level = flow__rbuf_u8(r);
     }
     n->nchildren = flow__rbuf_u32(r);
     uint32_t want = n->kind == FLOW_OP_SOURCE || n->kind == FLOW_OP_SHUFFLE_READ ? 0
                     : n->kind == FLOW_OP_CARTESIAN                              ? 2
                                                                                : 1;
     int varying = n->kind == FLOW_OP_CONCAT || n->kind == FLOW_OP_SHUFFLE_READ;
-    if (!flow__rbuf_ok(r) || (varying ? n->nchildren > flow__rbuf_left(r)
-                                      : n->nchildren != want)) {
+    if (n->kind == FLOW_OP_CACHED)
+        want = n->nchildren <= 1 ? n->nchildren : 1;
+    if (!flow__rbuf_ok(r) || (n->kind == FLOW_OP_CACHED && (n->level < 1 || n->level > 4)) ||
+        (varying ? n->nchildren > flow__rbuf_left(r) : n->nchildren != want)) {
         flow__err_set(err, FLOW_EPROTO, "task plan: malformed %s node",
                       flow__op_name(n->kind));
         return NULL;
@@ -361,6 +368,7 @@ void flow__result_encode(flow__wbuf_t *b, const flow__task_result_t *r)
     const uint64_t *m = &r->metrics.wall_ns;
     for (int i = 0; i < FLOW_NMETRICS; i++)
         flow__wbuf_u64(b, m[i]);
+    flow__wbuf_bytes(b, r->accs, r->accs_len);
     flow__wbuf_u64(b, r->payload_len);
     flow__wbuf_align(b, 8);
     flow__wbuf_put(b, r->payload, r->payload_len);
@@ -401,6 +409,7 @@ int flow__result_decode(const void *bytes, size_t len, flow__task_result_t *out,
     uint64_t *m = &out->metrics.wall_ns;
     for (int i = 0; i < FLOW_NMETRICS; i++)
         m[i] = flow__rbuf_u64(&r);
+    out->accs = flow__rbuf_bytes(&r, &out->accs_len);
     out->payload_len = flow__rbuf_u64(&r);
     flow__rbuf_align(&r, 8);
     out->payload = flow__rbuf_raw(&r, out->payload_len);

@@ -14,7 +14,8 @@
  *             | nchildren: u32 | node * nchildren
  *   result := "FLRS" | version: u32 | job | stage | task | partition | attempt
  *             | code: i32 | permanent: u8 | dataset: u32 | message: str
- *             | fetch shuffle, map, executor: u32 each | metrics: 9 x u64 | payload: u64 length, pad to 8, bytes
+ *             | fetch shuffle, map, executor: u32 each | metrics: 11 x u64
+ *             | accumulator updates: bytes | payload: u64 length, pad to 8, bytes
  *             | checksum: u64
  * A SOURCE node's split is a u32 length, padding to 8, then the bytes, so that
  * records carried in it are 8-aligned when the task bytes are.
@@ -45,6 +46,9 @@ enum flow__op_kind {
     FLOW_OP_SHUFFLE_READ,    /* Leaf: a reduce partition of one or more shuffles. */
     FLOW_OP_CARTESIAN,       /* Pairs of child 0's and child 1's records. */
     FLOW_OP_BCAST_JOIN,      /* Join with a small side carried in arg. */
+    FLOW_OP_CACHED,          /* A persisted partition: read it from a block store, or
+                                compute child 0 and store it (level). No child: a
+                                local checkpoint, which cannot be recomputed. */
     FLOW_OP_MAX
 };
 
@@ -128,6 +132,7 @@ struct flow__opnode {
     double fraction;           /* SAMPLE: expected fraction kept. */
     uint64_t seed;             /* SAMPLE: seed of the dataset. */
     uint64_t start_index;      /* ZIP_INDEX: index of the first record. */
+    uint8_t level;             /* CACHED: storage level (FLOW_LEVEL_*). */
     flow__shufread_t *read;    /* SHUFFLE_READ: what to read and how. */
     flow__opnode_t **children; /* Inputs (one, or several for CONCAT). */
     uint32_t nchildren;        /* Number of inputs. */
@@ -146,6 +151,7 @@ enum flow__sink_kind {
     FLOW_SINK_SAVE,      /* Payload: u64 records written (path). */
     FLOW_SINK_SHUFFLE,   /* Payload: u64 records, bytes, spill bytes (shuffle). */
     FLOW_SINK_SAMPLE_KEYS, /* Payload: u64 count, then a block of sampled keys (n). */
+    FLOW_SINK_CHECKPOINT,  /* Payload: u64 records, raw bytes, file bytes, str path (path). */
     FLOW_SINK_MAX
 };
 
@@ -184,8 +190,10 @@ typedef struct flow__metrics {
     uint64_t shuffle_write; /* Shuffle bytes written. */
     uint64_t shuffle_read;  /* Shuffle bytes read. */
     uint64_t spill_bytes;   /* Bytes spilled to disk. */
+    uint64_t cache_hits;    /* Cached partitions read. */
+    uint64_t cache_misses;  /* Partitions of persisted datasets computed. */
 } flow__metrics_t;
-#define FLOW_NMETRICS 9
+#define FLOW_NMETRICS 11
 
 typedef struct flow__task_result {
     uint32_t job, stage, task, partition, attempt; /* Which task attempt. */
@@ -194,6 +202,8 @@ typedef struct flow__task_result {
     uint32_t fetch_exec;     /* and the executor that should have had it. */
     flow__err_t err;         /* Status, permanence, failing dataset, message. */
     flow__metrics_t metrics; /* Counters of the attempt. */
+    const void *accs;        /* Accumulator updates (encoded by runner.c), or NULL. */
+    size_t accs_len;         /* Their length. */
     const void *payload;     /* Sink payload (borrowed from the bytes decoded). */
     uint64_t payload_len;    /* Its length. */
 } flow__task_result_t;

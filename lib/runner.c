@@ -7,6 +7,7 @@
 #include "aggtable.h"
 #include "mem.h"
 #include "runner.h"
+#include "shared.h"
 
 void flow__runner_init(flow__runner_t *r, flow__poll_fn *poll, void *poll_ud,
                        const flow__exec_env_t *env)
@@ -19,7 +20,7 @@ void flow__runner_init(flow__runner_t *r, flow__poll_fn *poll, void *poll_ud,
         r->env = *env;
         return;
     }
-    r->own_store = flow__bs_new("/tmp", 256u << 20, 0);
+    r->own_store = flow__bs_new("/tmp", 1024u << 20, 0.5, 0);
     memset(&r->env, 0, sizeof r->env);
     r->env.store = r->own_store;
     r->env.mem_limit = 256u << 20;
@@ -31,6 +32,16 @@ void flow__runner_free(flow__runner_t *r)
     flow__agg_release_spare();
     flow__arena_free(&r->arena);
     flow__bs_free(r->own_store);
+}
+
+uint64_t flow__task_exec_memory(flow_task_t *t)
+{
+    uint64_t want = t->env->mem_limit;
+    if (!t->env->store)
+        return want;
+    uint64_t grant = flow__bs_exec_acquire(t->env->store, want);
+    t->exec_held += grant;
+    return grant;
 }
 
 void flow__task_init_local(flow_task_t *t, flow__err_t *err, flow__arena_t *scratch)
@@ -54,10 +65,13 @@ int flow__task_execute(flow__runner_t *r, const void *task, size_t len, flow__wb
     memset(&res, 0, sizeof res);
     flow__err_clear(&res.err);
     flow__arena_reset(&r->arena);
+    flow__wbuf_t accs;
+    flow__wbuf_init(&accs);
 
     flow__task_desc_t desc;
     memset(&desc, 0, sizeof desc);
     flow_iter_t *root = NULL;
+    uint64_t peak = 0;
     flow__wbuf_t payload;
     flow__wbuf_init(&payload);
     int rc = flow__task_decode(task, len, &r->arena, &desc, &res.err);
@@ -83,11 +97,22 @@ int flow__task_execute(flow__runner_t *r, const void *task, size_t len, flow__wb
         res.fetch_shuffle = t.fetch_shuffle;
         res.fetch_map = t.fetch_map;
         res.fetch_exec = t.fetch_exec;
+        peak = flow__iter_peak(root);
+        flow__iter_close(root, &res.metrics);
+        if (t.exec_held)
+            flow__bs_exec_release(r->env.store, t.exec_held);
+        res.metrics.cache_hits = t.cache_hits;
+        res.metrics.cache_misses = t.cache_misses;
+        if (rc == FLOW_OK && res.err.code == FLOW_OK) {
+            flow__acc_log_encode(&t, &accs);
+            res.accs = accs.data;
+            res.accs_len = accs.len;
+        }
+        flow__acc_log_free(&t);
     } else {
         res.err.permanent = 1; /* A malformed task stays malformed. */
     }
-    flow__iter_close(root, &res.metrics);
-    res.metrics.peak_mem = flow__iter_peak(root) + payload.cap + r->arena.peak;
+    res.metrics.peak_mem = peak + payload.cap + r->arena.peak;
     if (rc < 0 && res.err.code == FLOW_OK)
         flow__err_set(&res.err, rc, "%s", flow_strerror(rc));
     if (res.err.code == FLOW_OK) {
@@ -98,6 +123,7 @@ int flow__task_execute(flow__runner_t *r, const void *task, size_t len, flow__wb
     res.metrics.wall_ns = now_ns() - t0;
     flow__result_encode(out, &res);
     flow__wbuf_free(&payload);
+    flow__wbuf_free(&accs);
     return res.err.code;
 }
 

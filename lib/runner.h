@@ -22,6 +22,7 @@ typedef struct flow__exec_env {
     flow__exec_group_t *group;   /* Executors whose stores it can read, or NULL. */
     uint64_t mem_limit;          /* Execution memory of one buffer-holding operator. */
     const char *local_dir;       /* Spill directory. */
+    struct flow__bcast_table *bcasts; /* Broadcast variables received, or NULL. */
 } flow__exec_env_t;
 
 /* Asked every few thousand records: nonzero cancels the running task. */
@@ -43,7 +44,16 @@ struct flow_task {
     uint32_t fetch_shuffle; /* Set with a fetch failure: the shuffle, */
     uint32_t fetch_map;     /* the map partition */
     uint32_t fetch_exec;    /* and the executor that should hold it. */
+    uint64_t exec_held;     /* Execution memory granted to the task's operators. */
+    struct flow__acc_log *accs; /* Accumulator updates of the task. */
+    uint64_t cache_hits;    /* Cached partitions read. */
+    uint64_t cache_misses;  /* Partitions of persisted datasets computed. */
 };
+
+/* Execution memory for one buffer-holding operator of the task (a combine
+ * table, a sorter): a grant from the executor's budget, returned when the
+ * task ends. */
+uint64_t flow__task_exec_memory(flow_task_t *t);
 
 /* A consumer of pushed records (see flow__iter_push). */
 typedef int flow__consume_fn(void *ud, const flow_rec_t *r);
@@ -136,6 +146,10 @@ int flow__acc_combine(flow_task_t *t, flow_reduce_fn *fn, const flow_buf_t *arg,
 /* Drain in into the sink, writing its payload into out. */
 int flow__sink_run(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
                    flow__wbuf_t *out, flow__metrics_t *m);
+
+/* Write the partition to a checkpoint file in directory s->path (src_ckpt.c). */
+int flow__sink_checkpoint(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
+                          flow__wbuf_t *out, uint64_t *nrec);
 
 /* Welford/Chan summary of doubles, shared by the stats sink and the driver. */
 typedef struct flow__dstats {

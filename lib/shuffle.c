@@ -258,6 +258,7 @@ typedef struct mapside {
     flow__aggtable_t table;      /* Combined records. */
     flow__wbuf_t *buckets;       /* Uncombined records per reduce partition. */
     uint64_t held;               /* Bytes in buckets. */
+    uint64_t mem;                /* Execution memory granted. */
     flow__spill_file_t *spills;  /* Spilled files, segment r = reduce partition r. */
     int nspills;                 /* Their number. */
     uint64_t spill_bytes;        /* Bytes spilled. */
@@ -383,7 +384,7 @@ static int map_add_hashed(mapside_t *ms, const flow_rec_t *r, uint64_t h)
         int rc = comb_apply(t, &ms->comb, &ms->table, e, isnew, r, 1);
         if (rc < 0)
             return rc;
-        return flow__agg_bytes(&ms->table) > t->env->mem_limit ? map_spill(ms) : FLOW_OK;
+        return flow__agg_bytes(&ms->table) > ms->mem ? map_spill(ms) : FLOW_OK;
     }
     uint32_t p;
     int rc = part_of(t, &ms->part, r->key, r->klen, h, &p);
@@ -393,7 +394,7 @@ static int map_add_hashed(mapside_t *ms, const flow_rec_t *r, uint64_t h)
     size_t before = b->cap;
     flow__block_append(b, r);
     ms->held += b->cap - before;
-    return ms->held > t->env->mem_limit ? map_spill(ms) : FLOW_OK;
+    return ms->held > ms->mem ? map_spill(ms) : FLOW_OK;
 }
 
 /* Combine the batched records. */
@@ -610,7 +611,8 @@ int flow__sink_shuffle(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
     ms.t = t;
     ms.s = s;
     flow__arena_init(&ms.arena, 64 * 1024);
-    flow__agg_init(&ms.table, FLOW_AGG_SALT_MAP, t->env->mem_limit);
+    ms.mem = flow__task_exec_memory(t);
+    flow__agg_init(&ms.table, FLOW_AGG_SALT_MAP, ms.mem);
     int rc = part_open(t, &s->part, &ms.part, &ms.arena);
     if (rc == FLOW_OK)
         rc = comb_open(t, &s->agg, &ms.comb);
@@ -828,6 +830,7 @@ struct flow__shuf_reader {
     size_t outpos;                /* GROUP: next of them. */
     flow__arena_t scratch;        /* GROUP: UDF scratch. */
     uint64_t spill_bytes;         /* Bytes spilled. */
+    uint64_t mem;                 /* Execution memory granted. */
 };
 
 /* Key-only order for grouping: records of one key stay in arrival order. */
@@ -852,7 +855,8 @@ int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
     r->fetch.nchildren = node->nchildren;
     r->arg.data = node->read->arg;
     r->arg.len = node->read->arg_len;
-    flow__agg_init(&r->table, FLOW_AGG_SALT_REDUCE, t->env->mem_limit);
+    r->mem = flow__task_exec_memory(t);
+    flow__agg_init(&r->table, FLOW_AGG_SALT_REDUCE, r->mem);
     flow__arena_init(&r->scratch, 64 * 1024);
     if (r->spec->ninputs == 0 || r->spec->mode < FLOW_READ_PLAIN ||
         r->spec->mode > FLOW_READ_GROUP)
@@ -876,7 +880,7 @@ int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
 static flow__sorter_t *new_sorter(flow__shuf_reader_t *r, flow_cmp_fn *cmp,
                                   const flow_buf_t *arg, int desc)
 {
-    return flow__sorter_new(cmp, arg, desc, r->t->env->mem_limit, r->t->env->local_dir);
+    return flow__sorter_new(cmp, arg, desc, r->mem, r->t->env->local_dir);
 }
 
 /* AGG: move the table into the sorter (it overflowed memory). */
@@ -910,7 +914,7 @@ static int drain_agg(flow__shuf_reader_t *r)
         int as_value = r->spec->inputs[tag].shuffle == 0;
         if ((rc = comb_apply(r->t, &r->comb, &r->table, e, isnew, &rec, as_value)) < 0)
             return rc;
-        if (flow__agg_bytes(&r->table) > r->t->env->mem_limit && (rc = agg_overflow(r)) < 0)
+        if (flow__agg_bytes(&r->table) > r->mem && (rc = agg_overflow(r)) < 0)
             return rc;
         if (flow__task_cancelled(r->t))
             return FLOW_ECANCELED;
@@ -1037,7 +1041,7 @@ static int values_add(flow__shuf_reader_t *r, const flow_rec_t *rec)
     flow_values_t *v = &r->vals[tag];
     flow_rec_t val = flow_rec((const uint8_t *)rec->val + 8, rec->vlen - 8);
     v->count++;
-    if (!v->w && v->mem.len + flow__rec_size(&val) <= r->t->env->mem_limit / 4 + 64) {
+    if (!v->w && v->mem.len + flow__rec_size(&val) <= r->mem / 4 + 64) {
         flow__block_append(&v->mem, &val);
         return FLOW_OK;
     }

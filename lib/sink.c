@@ -501,6 +501,8 @@ int flow__sink_run(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
     }
     case FLOW_SINK_SAMPLE_KEYS:
         return sink_sample_keys(t, s, in, out, records_out);
+    case FLOW_SINK_CHECKPOINT:
+        return flow__sink_checkpoint(t, s, in, out, records_out);
     default:
         return flow__err_set(t->err, FLOW_EPROTO, "unknown sink kind %u", s->kind);
     }

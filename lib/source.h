@@ -19,6 +19,7 @@ enum {
     FLOW_SRC_RANGE = 2, /* An arithmetic run of int64 values. */
     FLOW_SRC_TEXT = 3,  /* A byte range of a text file. */
     FLOW_SRC_TEXT_CHUNKS = 4, /* The same, as chunks of whole lines. */
+    FLOW_SRC_CHECKPOINT = 5,  /* A checkpoint file (src_ckpt.c). */
 };
 
 typedef struct flow__split {
@@ -59,6 +60,7 @@ extern const flow__source_ops_t flow__src_block_ops;
 extern const flow__source_ops_t flow__src_range_ops;
 extern const flow__source_ops_t flow__src_text_ops;
 extern const flow__source_ops_t flow__src_text_chunk_ops;
+extern const flow__source_ops_t flow__src_ckpt_ops;
 
 /* Driver side: records (copied) into nparts block splits, contiguous runs. */
 int flow__block_plan(const flow_rec_t *recs, size_t n, int nparts, flow__err_t *err,

@@ -29,6 +29,7 @@ const flow__source_ops_t *flow__source_ops(uint8_t kind)
     case FLOW_SRC_RANGE: return &flow__src_range_ops;
     case FLOW_SRC_TEXT: return &flow__src_text_ops;
     case FLOW_SRC_TEXT_CHUNKS: return &flow__src_text_chunk_ops;
+    case FLOW_SRC_CHECKPOINT: return &flow__src_ckpt_ops;
     default: return NULL;
     }
 }

@@ -73,7 +73,7 @@ int flow__wire_get_hdr(const void *p, size_t len, flow__msg_hdr_t *out)
     out->attempt = flow__rbuf_u32(&r);
     out->chunk = flow__rbuf_u32(&r);
     out->total = flow__rbuf_u64(&r);
-    if (out->type < FLOW_MSG_REGISTER || out->type > FLOW_MSG_STOP)
+    if (out->type < FLOW_MSG_REGISTER || out->type > FLOW_MSG_BCAST_DROP)
         return FLOW_EPROTO;
     return FLOW_OK;
 }

@@ -33,6 +33,8 @@ enum flow__msg_type {
     FLOW_MSG_RESULT = 3,
     FLOW_MSG_CANCEL = 4,
     FLOW_MSG_STOP = 5,
+    FLOW_MSG_BCAST = 6,      /* Payload: variable id u64 (LE), then its bytes. */
+    FLOW_MSG_BCAST_DROP = 7, /* Payload: variable id u64 (LE). */
 };
 
 typedef struct flow__msg_hdr {
