@@ -366,7 +366,9 @@ static const char *ds_kind_name(const flow_dataset_t *d)
 {
     switch (d->kind) {
     case FLOW_DS_OP: return flow__op_name(d->op);
-    case FLOW_DS_SOURCE: return flow__source_ops(d->src_kind)->name;
+    case FLOW_DS_SOURCE:
+        return d->ckpt == FLOW_CKPT_LOCAL ? "local_checkpoint"
+                                          : flow__source_ops(d->src_kind)->name;
     case FLOW_DS_UNION: return "union";
     case FLOW_DS_COALESCE: return "coalesce";
     case FLOW_DS_CARTESIAN: return "cartesian";

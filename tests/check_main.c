@@ -22,6 +22,7 @@ int main(void)
     srunner_add_suite(sr, actions_suite());
     srunner_add_suite(sr, portable_suite());
     srunner_add_suite(sr, shuffle_suite());
+    srunner_add_suite(sr, cache_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -18,5 +18,6 @@ Suite *dataset_suite(void);
 Suite *actions_suite(void);
 Suite *portable_suite(void);
 Suite *shuffle_suite(void);
+Suite *cache_suite(void);
 
 #endif
