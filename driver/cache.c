@@ -285,6 +285,7 @@ int flow__bcast_sync(flow_context_t *ctx, flow__exec_slot_t *x)
         if (rc < 0)
             return rc;
         b->sent[e] = 1;
+        ctx->stats.broadcasts_sent++;
     }
     return FLOW_OK;
 }

@@ -194,6 +194,7 @@ typedef struct flow_stats {
     uint64_t peak_task_memory; /* Largest memory of one task's buffers. */
     uint64_t cache_hits;    /* Partitions of persisted datasets read from a block store. */
     uint64_t cache_misses;  /* Partitions of persisted datasets computed (and stored). */
+    uint64_t broadcasts_sent; /* Broadcast variables sent to executors (one per executor). */
 } flow_stats_t;
 FLOW_EXPORT void flow_context_stats(const flow_context_t *ctx, flow_stats_t *out);
 

@@ -568,8 +568,14 @@ START_TEST(test_broadcast)
     int64_t want = 0;
     for (int64_t v = 0; v < n; v += 7)
         want += table[v % LEN];
-    for (int round = 0; round < 2; round++)
+    flow_stats_t s0, s1;
+    flow_context_stats(ctx, &s0);
+    for (int round = 0; round < 3; round++)
         ck_assert_int_eq(engine_sum(m), want);
+    /* Sent once to each executor, however many tasks and jobs use it. */
+    flow_context_stats(ctx, &s1);
+    ck_assert_uint_eq(s1.broadcasts_sent - s0.broadcasts_sent,
+                      (uint64_t)flow_context_parallelism(ctx));
     /* Destroyed: gone from every executor. */
     flow_broadcast_destroy(&b);
     ck_assert_ptr_null(b);
