@@ -681,7 +681,8 @@ FLOW_EXPORT double flow_accumulator_f64(const flow_accumulator_t *a);
 FLOW_EXPORT flow_buf_t flow_accumulator_value(const flow_accumulator_t *a);
 FLOW_EXPORT void flow_accumulator_destroy(flow_accumulator_t **a_p);
 /* Inside a UDF: add to accumulator id. FLOW_EINVAL for a value of the wrong
- * kind; updates of unknown ids are dropped by the driver. */
+ * kind; updates of unknown ids are dropped by the driver, and so are updates
+ * made while the driver merges partial results (reduce's final merge). */
 FLOW_EXPORT int flow_task_add_i64(flow_task_t *t, uint64_t id, int64_t v);
 FLOW_EXPORT int flow_task_add_f64(flow_task_t *t, uint64_t id, double v);
 FLOW_EXPORT int flow_task_accumulate(flow_task_t *t, uint64_t id, const void *val,

@@ -74,8 +74,12 @@ struct flow__acc_log {
     int n, cap;     /* Used, allocated. */
 };
 
+/* The task's entry for (id, scope, partition); NULL outside a task (a UDF
+ * the driver calls while merging results: such updates are not counted). */
 static acc_entry_t *log_entry(flow_task_t *t, uint64_t id)
 {
+    if (!t->env)
+        return NULL;
     struct flow__acc_log *log = t->accs;
     if (!log)
         log = t->accs = flow__calloc(1, sizeof *log);
@@ -108,6 +112,8 @@ int flow_task_add_i64(flow_task_t *t, uint64_t id, int64_t v)
     if (FLOW_ACC_KIND(id) != FLOW_ACC_SUM_I64)
         return wrong_kind(t, id, "int64 values");
     acc_entry_t *e = log_entry(t, id);
+    if (!e)
+        return FLOW_OK;
     e->sum.i = (int64_t)((uint64_t)e->sum.i + (uint64_t)v);
     e->nvals = 1;
     return FLOW_OK;
@@ -118,6 +124,8 @@ int flow_task_add_f64(flow_task_t *t, uint64_t id, double v)
     if (FLOW_ACC_KIND(id) != FLOW_ACC_SUM_F64)
         return wrong_kind(t, id, "double values");
     acc_entry_t *e = log_entry(t, id);
+    if (!e)
+        return FLOW_OK;
     e->sum.f += v;
     e->nvals = 1;
     return FLOW_OK;
@@ -130,6 +138,8 @@ int flow_task_accumulate(flow_task_t *t, uint64_t id, const void *val, size_t le
     if (len > FLOW_REC_MAX)
         return flow__err_set(t->err, FLOW_EINVAL, "accumulator value of %zu bytes", len);
     acc_entry_t *e = log_entry(t, id);
+    if (!e)
+        return FLOW_OK;
     flow__wbuf_u32(&e->vals, (uint32_t)len);
     flow__wbuf_put(&e->vals, val, len);
     e->nvals++;

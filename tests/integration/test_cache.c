@@ -300,6 +300,49 @@ START_TEST(test_execution_evicts_storage)
 }
 END_TEST
 
+/* Map outputs share the budget: cached blocks push them to disk, and the
+ * shuffled dataset still reads right from there. */
+START_TEST(test_map_outputs_move_to_disk)
+{
+    flow_context_t *ctx = ctx_with(test_masters[_i], "8m");
+    const int64_t n = 6000;
+    flow_dataset_t *r = flow_dataset_range(ctx, 0, n, 1, 6);
+    calls_arg_t a = {0, 0, 504};
+    flow_dataset_t *m = flow_dataset_map(r, times3, &a, sizeof a);
+    flow_dataset_t *part = flow_dataset_repartition(m, 5);
+    int64_t want = model_sum(n);
+    ck_assert_int_eq(engine_sum(part), want);
+    uint64_t disk0 = 0;
+    for (int e = 1; e <= flow_context_parallelism(ctx); e++) {
+        flow_executor_memory_t mem;
+        flow_context_executor_memory(ctx, e, &mem);
+        disk0 += mem.disk;
+    }
+    /* Cache another dataset of about the whole budget of every executor. */
+    flow_dataset_t *big = mapped(ctx, 8000 * flow_context_parallelism(ctx), 0, 1016);
+    flow_dataset_cache(big);
+    ck_assert_int_eq(engine_sum(big), model_sum(8000 * flow_context_parallelism(ctx)));
+    uint64_t disk1 = 0;
+    for (int e = 1; e <= flow_context_parallelism(ctx); e++) {
+        flow_executor_memory_t mem;
+        flow_context_executor_memory(ctx, e, &mem);
+        disk1 += mem.disk;
+        ck_assert_uint_le(mem.storage, mem.limit);
+    }
+    ck_assert_uint_gt(disk1, disk0);
+    flow_stats_t s0, s1;
+    flow_context_stats(ctx, &s0);
+    ck_assert_int_eq(engine_sum(part), want);
+    flow_context_stats(ctx, &s1);
+    ck_assert_uint_eq(s1.map_tasks, s0.map_tasks); /* Read back, not recomputed. */
+    flow_dataset_destroy(&big);
+    flow_dataset_destroy(&part);
+    flow_dataset_destroy(&m);
+    flow_dataset_destroy(&r);
+    flow_context_destroy(&ctx);
+}
+END_TEST
+
 /* The executor's accounting agrees with jemalloc's statistics of its arena. */
 START_TEST(test_accounting_matches_jemalloc)
 {
@@ -673,6 +716,7 @@ Suite *cache_suite(void)
     tcase_add_loop_test(tc, test_levels_evict, 0, TEST_NMASTERS * 4);
     tcase_add_loop_test(tc, test_eviction_counted, 0, TEST_NMASTERS);
     tcase_add_test(tc, test_execution_evicts_storage);
+    tcase_add_loop_test(tc, test_map_outputs_move_to_disk, 0, TEST_NMASTERS);
     tcase_add_test(tc, test_accounting_matches_jemalloc);
     tcase_add_loop_test(tc, test_dropped_blocks_recomputed, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_cached_shuffle_output, 0, TEST_NMASTERS);
