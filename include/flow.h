@@ -143,10 +143,11 @@ typedef struct flow_iter flow_iter_t;
  * call flow_context_start. */
 FLOW_EXPORT flow_context_t *flow_context_new(void);
 
-/* Set a configuration key (see docs/API.md for the keys). Settings made here
- * win over the environment (FLOW_<KEY>, dots as underscores, e.g. FLOW_MASTER,
- * FLOW_TASK_MAX_ATTEMPTS), which wins over a configuration file. An unknown
- * key or a bad value is FLOW_EINVAL naming it. Only before start. */
+/* Set a configuration key (the README lists the keys; lib/conf.c has their
+ * defaults and meanings). Settings made here win over the environment
+ * (FLOW_<KEY>, dots as underscores, e.g. FLOW_MASTER, FLOW_TASK_MAX_ATTEMPTS),
+ * which wins over a configuration file. An unknown key or a bad value is
+ * FLOW_EINVAL naming it. Only before start. */
 FLOW_EXPORT int flow_context_set(flow_context_t *ctx, const char *key, const char *value);
 
 /* Read settings from a JSON file: an object of keys, flat ("task.max_attempts")
