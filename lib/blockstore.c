@@ -112,6 +112,11 @@ static void seal_memory(flow__map_output_t *mo, int compress)
             flow__wbuf_free(s);
             *s = z;
         }
+        if (s->data && s->cap - s->len > s->cap / 8) {
+            /* Buffers grow by doubling: give the unused tail back. */
+            s->data = flow__realloc(s->data, s->len ? s->len : 8);
+            s->cap = s->len ? s->len : 8;
+        }
         mo->sums[r] = XXH3_64bits(s->data, s->len);
         mo->mem_bytes += flow__mem_usable(s->data);
     }

@@ -44,6 +44,15 @@ uint64_t flow__task_exec_memory(flow_task_t *t)
     return grant;
 }
 
+void flow__task_exec_return(flow_task_t *t, uint64_t n)
+{
+    if (n > t->exec_held)
+        n = t->exec_held;
+    if (n && t->env->store)
+        flow__bs_exec_release(t->env->store, n);
+    t->exec_held -= n;
+}
+
 void flow__task_init_local(flow_task_t *t, flow__err_t *err, flow__arena_t *scratch)
 {
     memset(t, 0, sizeof *t);

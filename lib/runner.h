@@ -54,6 +54,8 @@ struct flow_task {
  * table, a sorter): a grant from the executor's budget, returned when the
  * task ends. */
 uint64_t flow__task_exec_memory(flow_task_t *t);
+/* Give n bytes of the task's grants back early (an operator that is done). */
+void flow__task_exec_return(flow_task_t *t, uint64_t n);
 
 /* A consumer of pushed records (see flow__iter_push). */
 typedef int flow__consume_fn(void *ud, const flow_rec_t *r);

@@ -574,6 +574,11 @@ static int map_finish(mapside_t *ms, flow__wbuf_t *out)
         flow__mo_free(mo);
         return rc;
     }
+    /* The table's work is done: its memory goes back before the output is
+     * stored, so that the output can use it. */
+    flow__agg_free(&ms->table);
+    flow__task_exec_return(t, ms->mem);
+    ms->mem = 0;
     uint64_t records = 0, bytes = 0;
     if (mo->on_disk) {
         records = mo->file.records;
@@ -855,7 +860,8 @@ int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
     r->fetch.nchildren = node->nchildren;
     r->arg.data = node->read->arg;
     r->arg.len = node->read->arg_len;
-    r->mem = flow__task_exec_memory(t);
+    /* Plain reads hold no buffers: only the others take execution memory. */
+    r->mem = node->read->mode == FLOW_READ_PLAIN ? 0 : flow__task_exec_memory(t);
     flow__agg_init(&r->table, FLOW_AGG_SALT_REDUCE, r->mem);
     flow__arena_init(&r->scratch, 64 * 1024);
     if (r->spec->ninputs == 0 || r->spec->mode < FLOW_READ_PLAIN ||

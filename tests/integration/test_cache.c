@@ -55,6 +55,17 @@ static int sum_first(flow_task_t *t, const flow_rec_t *a, const flow_rec_t *b,
     return 0;
 }
 
+/* Key each record by its value (as an int64 key). */
+static int key_of(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out, const flow_buf_t *arg)
+{
+    (void)arg;
+    uint8_t *k = flow_task_alloc(t, 8);
+    flow_key_from_i64(flow_i64(in->val), k);
+    out->key = k;
+    out->klen = 8;
+    return 0;
+}
+
 static int64_t engine_sum(flow_dataset_t *ds)
 {
     flow_result_t *res = NULL;
@@ -343,6 +354,80 @@ START_TEST(test_map_outputs_move_to_disk)
 }
 END_TEST
 
+static int key_mod100(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out,
+                      const flow_buf_t *arg)
+{
+    (void)arg;
+    uint8_t *k = flow_task_alloc(t, 8);
+    flow_key_from_i64(flow_i64(in->val) % 100, k);
+    out->key = k;
+    out->klen = 8;
+    return 0;
+}
+
+static int pass_on(flow_task_t *t, const flow_rec_t *in, flow_emit_t *out, const flow_buf_t *arg)
+{
+    (void)t, (void)arg;
+    int64_t one = 1;
+    return flow_emit_kv(out, in->key, in->klen, &one, 8);
+}
+
+/* Tasks that read shuffles without buffering take no execution memory, and
+ * a map task's combine table gives its grant back before its output is
+ * stored: small outputs stay in memory when the store is nearly empty. */
+START_TEST(test_small_outputs_stay_in_memory)
+{
+    flow_context_t *ctx = flow_context_new();
+    flow_context_set(ctx, "master", "local");
+    flow_context_set(ctx, "join.broadcast_threshold", "0");
+    ck_assert_int_eq(flow_context_start(ctx), FLOW_OK);
+    flow_dataset_t *r = flow_dataset_range(ctx, 0, 1000, 1, 2);
+    flow_dataset_t *k = flow_dataset_key_by(r, key_mod100, NULL, 0);
+    flow_dataset_t *a = flow_dataset_partition_by(k, 2, NULL, NULL, 0);
+    flow_dataset_t *b = flow_dataset_combine_builtin(k, FLOW_SUM_I64, 2);
+    flow_dataset_t *j = flow_dataset_join(a, b, 2);
+    flow_dataset_t *f = flow_dataset_flat_map(j, pass_on, NULL, 0);
+    flow_dataset_t *c = flow_dataset_combine_builtin(f, FLOW_SUM_I64, 2);
+    uint64_t cnt = 0;
+    ck_assert_int_eq(flow_dataset_count(c, &cnt), FLOW_OK);
+    ck_assert_uint_eq(cnt, 100);
+    flow_executor_memory_t mem;
+    flow_context_executor_memory(ctx, 1, &mem);
+    ck_assert_uint_eq(mem.disk, 0);
+    ck_assert_uint_eq(mem.execution, 0);
+    ck_assert_uint_gt(mem.storage, 0);
+    flow_dataset_t *all[] = {r, k, a, b, j, f, c};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        flow_dataset_destroy(&all[i]);
+    flow_context_destroy(&ctx);
+}
+END_TEST
+
+/* Stored map outputs take about what was written, not their buffers'
+ * doubling capacity (jemalloc's size classes, four per doubling, may still
+ * round a buffer up by a quarter). */
+START_TEST(test_outputs_stored_tight)
+{
+    flow_context_t *ctx = ctx_with("local", NULL);
+    flow_dataset_t *r = flow_dataset_range(ctx, 0, 700000, 1, 1);
+    flow_dataset_t *k = flow_dataset_key_by(r, key_of, NULL, 0);
+    flow_dataset_t *p = flow_dataset_partition_by(k, 2, NULL, NULL, 0);
+    uint64_t cnt = 0;
+    ck_assert_int_eq(flow_dataset_count(p, &cnt), FLOW_OK);
+    flow_stats_t st;
+    flow_context_stats(ctx, &st);
+    flow_executor_memory_t mem;
+    flow_context_executor_memory(ctx, 1, &mem);
+    ck_assert_msg(mem.storage < st.shuffle_bytes_written + st.shuffle_bytes_written / 10 * 3,
+                  "storage %llu for %llu bytes written", (unsigned long long)mem.storage,
+                  (unsigned long long)st.shuffle_bytes_written);
+    flow_dataset_destroy(&p);
+    flow_dataset_destroy(&k);
+    flow_dataset_destroy(&r);
+    flow_context_destroy(&ctx);
+}
+END_TEST
+
 /* The executor's accounting agrees with jemalloc's statistics of its arena. */
 START_TEST(test_accounting_matches_jemalloc)
 {
@@ -476,17 +561,6 @@ static int add_one(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out, const 
     *v = flow_i64(in->val) + 1;
     out->val = v;
     out->vlen = 8;
-    return 0;
-}
-
-/* Key each record by its value (as an int64 key). */
-static int key_of(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out, const flow_buf_t *arg)
-{
-    (void)arg;
-    uint8_t *k = flow_task_alloc(t, 8);
-    flow_key_from_i64(flow_i64(in->val), k);
-    out->key = k;
-    out->klen = 8;
     return 0;
 }
 
@@ -718,6 +792,8 @@ Suite *cache_suite(void)
     tcase_add_test(tc, test_execution_evicts_storage);
     tcase_add_loop_test(tc, test_map_outputs_move_to_disk, 0, TEST_NMASTERS);
     tcase_add_test(tc, test_accounting_matches_jemalloc);
+    tcase_add_test(tc, test_small_outputs_stay_in_memory);
+    tcase_add_test(tc, test_outputs_stored_tight);
     tcase_add_loop_test(tc, test_dropped_blocks_recomputed, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_cached_shuffle_output, 0, TEST_NMASTERS);
     tcase_add_test(tc, test_corrupt_block_recomputed);
