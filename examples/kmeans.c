@@ -369,6 +369,19 @@ static int find_dims(flow_dataset_t *lines, const char *input, int64_t *out)
     return 0;
 }
 
+/* What the cache holds of ds, on stderr. */
+static void print_cached(flow_dataset_t *ds)
+{
+    flow_cache_info_t ci;
+    if (flow_dataset_storage_level(ds) == FLOW_STORAGE_NONE ||
+        flow_dataset_cache_info(ds, &ci) != FLOW_OK)
+        return;
+    fprintf(stderr, "cached: %d of %d partitions in memory (%.1f MiB), %d on disk "
+            "(%.1f MiB), %" PRIu64 " records\n", ci.mem_partitions, ci.partitions,
+            ci.mem_bytes / 1048576.0, ci.disk_partitions, ci.disk_bytes / 1048576.0,
+            ci.records);
+}
+
 /* The points, parsed, persisted and computed now; NULL after printing why. */
 static flow_dataset_t *load_points(flow_context_t *ctx, const options_t *o,
                                    int64_t *out_dims)
@@ -392,6 +405,7 @@ static flow_dataset_t *load_points(flow_context_t *ctx, const options_t *o,
     }
     fprintf(stderr, "points: %" PRIu64 " of %" PRId64 " dimensions, %d partitions, "
             "%.3f s\n", n, a.dims, flow_dataset_npartitions(points), now_s() - t0);
+    print_cached(points);
 done:
     if (!points && (!lines || a.dims > 0))
         fprintf(stderr, "kmeans: %s\n", flow_last_error(ctx));

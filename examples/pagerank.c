@@ -354,6 +354,19 @@ static flow_context_t *open_context(const options_t *o)
     return ctx;
 }
 
+/* What the cache holds of ds, on stderr. */
+static void print_cached(flow_dataset_t *ds)
+{
+    flow_cache_info_t ci;
+    if (flow_dataset_storage_level(ds) == FLOW_STORAGE_NONE ||
+        flow_dataset_cache_info(ds, &ci) != FLOW_OK)
+        return;
+    fprintf(stderr, "cached: %d of %d partitions in memory (%.1f MiB), %d on disk "
+            "(%.1f MiB), %" PRIu64 " records\n", ci.mem_partitions, ci.partitions,
+            ci.mem_bytes / 1048576.0, ci.disk_partitions, ci.disk_bytes / 1048576.0,
+            ci.records);
+}
+
 /* Build the links: (key(src), distinct int64 neighbours), hash-partitioned
  * and persisted, and compute them now. NULL after printing why. */
 static flow_dataset_t *build_links(flow_context_t *ctx, const options_t *o)
@@ -379,6 +392,7 @@ static flow_dataset_t *build_links(flow_context_t *ctx, const options_t *o)
     } else {
         fprintf(stderr, "links: %" PRIu64 " vertices with out-links, %d partitions, "
                 "%.3f s\n", n, flow_dataset_npartitions(links), now_s() - t0);
+        print_cached(links);
     }
     flow_dataset_destroy(&lines);
     flow_dataset_destroy(&edges);
