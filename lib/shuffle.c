@@ -838,14 +838,6 @@ struct flow__shuf_reader {
     uint64_t mem;                 /* Execution memory granted. */
 };
 
-/* Key-only order for grouping: records of one key stay in arrival order. */
-static int cmp_keys(const flow_rec_t *a, const flow_rec_t *b, const flow_buf_t *arg)
-{
-    size_t n = a->klen < b->klen ? a->klen : b->klen;
-    int c = n ? memcmp(a->key, b->key, n) : 0;
-    return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
-}
-
 int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
                            flow_iter_t *const *children, flow__shuf_reader_t **out)
 {
@@ -893,7 +885,7 @@ static flow__sorter_t *new_sorter(flow__shuf_reader_t *r, flow_cmp_fn *cmp,
 static int agg_overflow(flow__shuf_reader_t *r)
 {
     if (!r->sorter)
-        r->sorter = new_sorter(r, cmp_keys, NULL, 0);
+        r->sorter = new_sorter(r, flow__sorter_cmp_keys, NULL, 0);
     for (size_t i = 0; i < r->table.cap; i++) {
         flow__agg_entry_t *e = &r->table.slots[i];
         if (!e->hash)
@@ -1009,7 +1001,7 @@ static int next_agg(flow__shuf_reader_t *r, flow_rec_t *out)
 static int drain_sorted(flow__shuf_reader_t *r)
 {
     int group = r->spec->mode == FLOW_READ_GROUP;
-    r->sorter = group ? new_sorter(r, cmp_keys, NULL, 0)
+    r->sorter = group ? new_sorter(r, flow__sorter_cmp_keys, NULL, 0)
                       : new_sorter(r, r->group_fn, &r->arg, r->spec->descending);
     flow__wbuf_t tagged;
     flow__wbuf_init(&tagged);

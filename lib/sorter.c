@@ -9,7 +9,9 @@
  * records, and bits 62..0 are the first 63 bits of the key (of the value when
  * unkeyed), big-endian and zero-padded. If prefix(a) < prefix(b) then a < b,
  * so unequal prefixes decide a comparison alone and equal ones fall back on
- * flow__rec_cmp_bytes. With a user cmp the prefix is unused. Ties are broken
+ * flow__rec_cmp_bytes. Key order (flow__sorter_cmp_keys: keys alone, as
+ * grouping needs) uses the key's prefix the same way, and equal prefixes fall
+ * back on comparing whole keys. With a user cmp the prefix is unused. Ties are broken
  * by sequence, so the in-memory sort is stable.
  *
  * A merge reads some consecutive runs (and, for the final one, the memory
@@ -63,6 +65,8 @@ typedef struct run {
 
 struct flow__sorter {
     flow_cmp_fn *cmp;           /* User order, or NULL for bytewise order. */
+    int prefixed;               /* Bytewise or key order: prefixes decide first. */
+    int keys_only;              /* Key order (flow__sorter_cmp_keys). */
     flow_buf_t arg;             /* Argument passed to cmp (borrowed). */
     int descending;             /* Nonzero: reverse the order. */
     size_t mem_limit;           /* Bytes held before the records spill to a run. */
@@ -82,8 +86,18 @@ struct flow__sorter {
     flow__sorter_stats_t stats; /* Counters for flow__sorter_stats. */
 };
 
-static uint64_t prefix_of(const flow_rec_t *r)
+int flow__sorter_cmp_keys(const flow_rec_t *a, const flow_rec_t *b, const flow_buf_t *arg)
 {
+    (void)arg;
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = n ? memcmp(a->key, b->key, n) : 0;
+    return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+static uint64_t prefix_of(const flow__sorter_t *s, const flow_rec_t *r)
+{
+    if (!r->key && s->keys_only)
+        return 0;
     const uint8_t *p = r->key ? r->key : r->val;
     size_t n = r->key ? r->klen : r->vlen;
     uint64_t u = 0;
@@ -97,10 +111,10 @@ static int order(const flow__sorter_t *s, uint64_t pa, const flow_rec_t *a, uint
                  const flow_rec_t *b)
 {
     int c;
-    if (s->cmp)
-        c = s->cmp(a, b, &s->arg);
-    else if (pa != pb)
+    if (s->prefixed && pa != pb)
         c = pa < pb ? -1 : 1;
+    else if (s->cmp)
+        c = s->cmp(a, b, &s->arg);
     else
         c = flow__rec_cmp_bytes(a, b);
     c = (c > 0) - (c < 0);
@@ -177,7 +191,7 @@ static void sort_memory(flow__sorter_t *s)
     if (s->nents < 2)
         return;
     /* Radix pays off past a few thousand records; a user order needs compares. */
-    if (!s->cmp && s->nents >= 4096)
+    if (s->prefixed && s->nents >= 4096)
         radix_sort(s);
     else
         qsort_r(s->ents, s->nents, sizeof *s->ents, entry_cmp, s);
@@ -188,6 +202,8 @@ flow__sorter_t *flow__sorter_new(flow_cmp_fn *cmp, const flow_buf_t *arg, int de
 {
     flow__sorter_t *s = flow__calloc(1, sizeof *s);
     s->cmp = cmp;
+    s->keys_only = cmp == flow__sorter_cmp_keys;
+    s->prefixed = !cmp || s->keys_only;
     if (arg)
         s->arg = *arg;
     s->descending = descending;
@@ -215,8 +231,8 @@ static int source_advance(const flow__sorter_t *s, merge_t *m, uint32_t i, flow_
         return 1;
     }
     int rc = flow__spill_next(src->rd, &src->cur, err);
-    if (rc == 1 && !s->cmp)
-        src->prefix = prefix_of(&src->cur);
+    if (rc == 1 && s->prefixed)
+        src->prefix = prefix_of(s, &src->cur);
     return rc;
 }
 
@@ -393,7 +409,7 @@ static void store(flow__sorter_t *s, const flow_rec_t *r, size_t size)
     size_t kbytes = r->key ? flow__pad8(r->klen) : 0;
     e->rec = (flow_rec_t){r->key ? p + 8 : NULL, r->key ? r->klen : 0, p + 8 + kbytes, r->vlen};
     e->seq = s->seq++;
-    e->prefix = s->cmp ? 0 : prefix_of(&e->rec);
+    e->prefix = s->prefixed ? prefix_of(s, &e->rec) : 0;
     uint64_t mem = s->arena.allocated + s->cap * sizeof *s->ents;
     if (mem > s->stats.peak_mem)
         s->stats.peak_mem = mem;

@@ -27,6 +27,11 @@ typedef struct flow__sorter_stats {
     uint64_t peak_mem;      /* Most bytes held in memory. */
 } flow__sorter_stats_t;
 
+/* Key order: keys bytewise (a shorter key first when it is a prefix of the
+ * other), values ignored, so that equal keys keep insertion order. Given as
+ * cmp, it is recognised and sorted as fast as bytewise order. */
+int flow__sorter_cmp_keys(const flow_rec_t *a, const flow_rec_t *b, const flow_buf_t *arg);
+
 /* mem_limit: bytes of records (and their index) held before spilling; at
  * least one record is always held. spill_dir: where runs go. */
 flow__sorter_t *flow__sorter_new(flow_cmp_fn *cmp, const flow_buf_t *arg, int descending,

@@ -230,6 +230,45 @@ START_TEST(test_sort_user_cmp_descending_keeps_insertion_order)
 }
 END_TEST
 
+/* Key order: keys from the tricky set (shared 8-byte prefixes, empty keys),
+ * each value its insertion number; equal keys must come out in insertion
+ * order, in memory (radix and compare paths) and through spilled runs. */
+START_TEST(test_sort_key_order_is_stable)
+{
+    recs_t *rs = make_recs(7 + _i);
+    uint64_t *ids = malloc(sizeof *ids * N);
+    flow__sorter_t *s = flow__sorter_new(flow__sorter_cmp_keys, NULL, 0, limits[_i], dir);
+    int n = 0;
+    for (int i = 0; i < N; i++) {
+        if (!rs->r[i].key)
+            continue;
+        ids[n] = (uint64_t)n;
+        flow_rec_t r = flow_rec_kv(rs->r[i].key, rs->r[i].klen, &ids[n], 8);
+        EXPECT(flow__sorter_add(s, &r, &err) == FLOW_OK, "add %d: %s", i, err.msg);
+        n++;
+    }
+    ck_assert_int_eq(flow__sorter_finish(s, &err), FLOW_OK);
+    flow_rec_t r, prev = {0};
+    uint8_t prev_key[64];
+    for (int i = 0; i < n; i++) {
+        EXPECT(flow__sorter_next(s, &r, &err) == 1, "%d: %s", i, err.msg);
+        if (i > 0) {
+            int c = flow__sorter_cmp_keys(&prev, &r, NULL);
+            EXPECT(c <= 0, "%d: keys out of order", i);
+            EXPECT(c != 0 || flow_i64(r.val) > flow_i64(prev.val), "%d: tie out of order", i);
+        }
+        memcpy(prev_key, r.key, r.klen);
+        prev = flow_rec_kv(prev_key, r.klen, NULL, 0);
+        prev.val = &ids[flow_i64(r.val)];
+        prev.vlen = 8;
+    }
+    ck_assert_int_eq(flow__sorter_next(s, &r, &err), 0);
+    flow__sorter_free(s);
+    free(ids);
+    free_recs(rs);
+}
+END_TEST
+
 START_TEST(test_sort_one_record_runs_merge_in_levels)
 {
     /* A run per record: 5000 runs merge into level-1 runs of 64, and 64 of
@@ -358,6 +397,7 @@ Suite *sorter_suite(void)
     tcase_add_test(tc, test_sort_tiny_limit_reports_spills);
     tcase_add_loop_test(tc, test_sort_user_cmp_is_stable, 0, NLIMITS);
     tcase_add_loop_test(tc, test_sort_user_cmp_descending_keeps_insertion_order, 0, NLIMITS);
+    tcase_add_loop_test(tc, test_sort_key_order_is_stable, 0, NLIMITS);
     tcase_add_test(tc, test_sort_one_record_runs_merge_in_levels);
     tcase_add_test(tc, test_sort_empty_input_returns_nothing);
     tcase_add_test(tc, test_sort_record_larger_than_limit_is_held);
