@@ -370,6 +370,17 @@ uint64_t flow__bs_exec_acquire(flow__blockstore_t *bs, uint64_t want)
     return grant;
 }
 
+int flow__bs_unroll(flow__blockstore_t *bs, uint64_t n, uint32_t dataset)
+{
+    pthread_mutex_lock(&bs->mu);
+    evict(bs, n, 0, dataset);
+    int ok = bs->mem_bytes + bs->exec_bytes + n <= bs->mem_limit;
+    if (ok)
+        bs->exec_bytes += n;
+    pthread_mutex_unlock(&bs->mu);
+    return ok;
+}
+
 void flow__bs_exec_release(flow__blockstore_t *bs, uint64_t n)
 {
     pthread_mutex_lock(&bs->mu);

@@ -122,6 +122,10 @@ void flow__bs_forget(flow__blockstore_t *bs, flow__map_output_t *mo);
 /* Execution memory: grant up to want bytes (evicting entries while storage
  * is above its protected share), at least want / 4. Release what was granted. */
 uint64_t flow__bs_exec_acquire(flow__blockstore_t *bs, uint64_t want);
+/* Memory to build a block of dataset in before it is stored ("unrolling"):
+ * all n bytes, evicting other datasets' entries as a cached block would, or
+ * nothing (0). Released with flow__bs_exec_release. */
+int flow__bs_unroll(flow__blockstore_t *bs, uint64_t n, uint32_t dataset);
 void flow__bs_exec_release(flow__blockstore_t *bs, uint64_t n);
 
 /* Test hook: flip one byte of the output's segment r (in memory or on disk).

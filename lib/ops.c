@@ -57,6 +57,7 @@ struct flow_iter {
     flow__seg_reader_t seg;         /* CACHED: reading it. */
     int teeing;                     /* CACHED: a miss keeping what it computes. */
     flow__spill_writer_t *tee_w;    /* CACHED: ... on disk (else in buf). */
+    uint64_t tee_held;              /* CACHED: budget reserved for buf (unrolling). */
 };
 
 int flow_iter_next(flow_iter_t *it, flow_rec_t *out) { return it->next(it, out); }
@@ -509,8 +510,16 @@ static int next_cached_hit(flow_iter_t *it, flow_rec_t *out)
     return flow__seg_next(&it->seg, out, it->t->err);
 }
 
+static void tee_unreserve(flow_iter_t *it)
+{
+    if (it->tee_held)
+        flow__bs_exec_release(it->t->env->store, it->tee_held);
+    it->tee_held = 0;
+}
+
 static void tee_abandon(flow_iter_t *it)
 {
+    tee_unreserve(it);
     if (it->tee_w)
         flow__spill_abort(it->tee_w);
     it->tee_w = NULL;
@@ -532,6 +541,7 @@ static int tee_to_disk(flow_iter_t *it)
         rc = flow__spill_put(it->tee_w, &r, t->err);
     buffer_reset(it);
     flow__wbuf_free(&it->buf);
+    tee_unreserve(it);
     return rc;
 }
 
@@ -540,15 +550,22 @@ static int tee_keep(flow_iter_t *it, const flow_rec_t *r)
     if (it->tee_w)
         return flow__spill_put(it->tee_w, r, it->t->err);
     flow__block_append(&it->buf, r);
-    /* A block over half the budget could never stay in memory. */
-    if (it->buf.len > it->t->env->store->mem_limit / 2) {
-        if (it->node->level != FLOW_LEVEL_MEMORY_DISK) {
-            tee_abandon(it);
-            return FLOW_OK;
-        }
-        return tee_to_disk(it);
+    /* The block being built counts against the budget as it grows; when the
+     * budget cannot hold it (even after evicting other datasets' blocks), or
+     * it passes half the budget, it could never stay in memory. */
+    flow__blockstore_t *bs = it->t->env->store;
+    if (it->buf.cap <= it->tee_held)
+        return FLOW_OK;
+    uint64_t more = it->buf.cap - it->tee_held;
+    if (it->buf.len <= bs->mem_limit / 2 && flow__bs_unroll(bs, more, it->node->dataset)) {
+        it->tee_held += more;
+        return FLOW_OK;
     }
-    return FLOW_OK;
+    if (it->node->level != FLOW_LEVEL_MEMORY_DISK) {
+        tee_abandon(it);
+        return FLOW_OK;
+    }
+    return tee_to_disk(it);
 }
 
 /* The child is read out: hand the copy to the store. */
@@ -567,6 +584,7 @@ static int tee_store(flow_iter_t *it)
         mo->segs[0] = it->buf;
         flow__wbuf_init(&it->buf);
         it->pos = 0;
+        tee_unreserve(it); /* The store counts the block from here. */
     }
     if (rc < 0) {
         flow__mo_free(mo);
