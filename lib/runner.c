@@ -34,14 +34,31 @@ void flow__runner_free(flow__runner_t *r)
     flow__bs_free(r->own_store);
 }
 
+#define FIRST_GRANT (4u << 20)
+
 uint64_t flow__task_exec_memory(flow_task_t *t)
 {
-    uint64_t want = t->env->mem_limit;
+    uint64_t want = t->env->mem_limit < FIRST_GRANT ? t->env->mem_limit : FIRST_GRANT;
     if (!t->env->store)
         return want;
     uint64_t grant = flow__bs_exec_acquire(t->env->store, want);
     t->exec_held += grant;
     return grant;
+}
+
+int flow__task_exec_grow_slow(flow_task_t *t, uint64_t *grant, uint64_t need)
+{
+    uint64_t max = t->env->mem_limit;
+    if (*grant >= max || !t->env->store)
+        return 0;
+    /* Ask for twice what is needed, so that a growing table asks rarely. */
+    uint64_t target = need > max / 2 ? max : need * 2;
+    if (target <= *grant)
+        return 0;
+    uint64_t got = flow__bs_exec_acquire(t->env->store, target - *grant);
+    *grant += got;
+    t->exec_held += got;
+    return need <= *grant;
 }
 
 void flow__task_exec_return(flow_task_t *t, uint64_t n)

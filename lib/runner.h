@@ -51,9 +51,19 @@ struct flow_task {
 };
 
 /* Execution memory for one buffer-holding operator of the task (a combine
- * table, a sorter): a grant from the executor's budget, returned when the
- * task ends. */
+ * table, a sorter): a first grant from the executor's budget (a few MiB),
+ * grown on demand with flow__task_exec_grow up to the operator's share
+ * (env->mem_limit, a quarter of the budget) and returned when the task ends.
+ * Growing on demand matters: a grant evicts cached blocks above the
+ * protected share, so an operator that needs little must ask for little. */
 uint64_t flow__task_exec_memory(flow_task_t *t);
+int flow__task_exec_grow_slow(flow_task_t *t, uint64_t *grant, uint64_t need);
+/* Make *grant cover need bytes if the budget allows: nonzero when it does
+ * (then carry on), 0 when the operator must spill. */
+static inline int flow__task_exec_grow(flow_task_t *t, uint64_t *grant, uint64_t need)
+{
+    return need <= *grant || flow__task_exec_grow_slow(t, grant, need);
+}
 /* Give n bytes of the task's grants back early (an operator that is done). */
 void flow__task_exec_return(flow_task_t *t, uint64_t n);
 

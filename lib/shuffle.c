@@ -384,7 +384,8 @@ static int map_add_hashed(mapside_t *ms, const flow_rec_t *r, uint64_t h)
         int rc = comb_apply(t, &ms->comb, &ms->table, e, isnew, r, 1);
         if (rc < 0)
             return rc;
-        return flow__agg_bytes(&ms->table) > ms->mem ? map_spill(ms) : FLOW_OK;
+        return flow__task_exec_grow(t, &ms->mem, flow__agg_bytes(&ms->table)) ? FLOW_OK
+                                                                                : map_spill(ms);
     }
     uint32_t p;
     int rc = part_of(t, &ms->part, r->key, r->klen, h, &p);
@@ -394,7 +395,7 @@ static int map_add_hashed(mapside_t *ms, const flow_rec_t *r, uint64_t h)
     size_t before = b->cap;
     flow__block_append(b, r);
     ms->held += b->cap - before;
-    return ms->held > ms->mem ? map_spill(ms) : FLOW_OK;
+    return flow__task_exec_grow(t, &ms->mem, ms->held) ? FLOW_OK : map_spill(ms);
 }
 
 /* Combine the batched records. */
@@ -617,7 +618,7 @@ int flow__sink_shuffle(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
     ms.s = s;
     flow__arena_init(&ms.arena, 64 * 1024);
     ms.mem = flow__task_exec_memory(t);
-    flow__agg_init(&ms.table, FLOW_AGG_SALT_MAP, ms.mem);
+    flow__agg_init(&ms.table, FLOW_AGG_SALT_MAP, t->env->mem_limit);
     int rc = part_open(t, &s->part, &ms.part, &ms.arena);
     if (rc == FLOW_OK)
         rc = comb_open(t, &s->agg, &ms.comb);
@@ -854,7 +855,7 @@ int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
     r->arg.len = node->read->arg_len;
     /* Plain reads hold no buffers: only the others take execution memory. */
     r->mem = node->read->mode == FLOW_READ_PLAIN ? 0 : flow__task_exec_memory(t);
-    flow__agg_init(&r->table, FLOW_AGG_SALT_REDUCE, r->mem);
+    flow__agg_init(&r->table, FLOW_AGG_SALT_REDUCE, t->env->mem_limit);
     flow__arena_init(&r->scratch, 64 * 1024);
     if (r->spec->ninputs == 0 || r->spec->mode < FLOW_READ_PLAIN ||
         r->spec->mode > FLOW_READ_GROUP)
@@ -878,6 +879,8 @@ int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
 static flow__sorter_t *new_sorter(flow__shuf_reader_t *r, flow_cmp_fn *cmp,
                                   const flow_buf_t *arg, int desc)
 {
+    /* A sorter takes its whole share at once: sorting needs the memory. */
+    flow__task_exec_grow(r->t, &r->mem, r->t->env->mem_limit);
     return flow__sorter_new(cmp, arg, desc, r->mem, r->t->env->local_dir);
 }
 
@@ -912,7 +915,8 @@ static int drain_agg(flow__shuf_reader_t *r)
         int as_value = r->spec->inputs[tag].shuffle == 0;
         if ((rc = comb_apply(r->t, &r->comb, &r->table, e, isnew, &rec, as_value)) < 0)
             return rc;
-        if (flow__agg_bytes(&r->table) > r->mem && (rc = agg_overflow(r)) < 0)
+        if (!flow__task_exec_grow(r->t, &r->mem, flow__agg_bytes(&r->table)) &&
+            (rc = agg_overflow(r)) < 0)
             return rc;
         if (flow__task_cancelled(r->t))
             return FLOW_ECANCELED;

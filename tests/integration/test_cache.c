@@ -428,6 +428,35 @@ START_TEST(test_outputs_stored_tight)
 }
 END_TEST
 
+/* An aggregation that needs little memory asks for little: cached blocks
+ * above the protected share stay where they are. */
+START_TEST(test_small_aggregation_keeps_cache)
+{
+    flow_context_t *ctx = ctx_with("local", "64m");
+    const int64_t n = 52000; /* About 51 MiB cached of a 64 MiB budget. */
+    flow_dataset_t *m = mapped(ctx, n, 0, 1016);
+    flow_dataset_cache(m);
+    ck_assert_int_eq(engine_sum(m), model_sum(n));
+    flow_executor_memory_t before, after;
+    flow_context_executor_memory(ctx, 1, &before);
+    ck_assert_uint_gt(before.storage, before.storage_min);
+    flow_dataset_t *k = flow_dataset_key_by(m, key_mod100, NULL, 0);
+    flow_dataset_t *c = flow_dataset_combine_builtin(k, FLOW_COUNT, 2);
+    uint64_t cnt = 0;
+    ck_assert_int_eq(flow_dataset_count(c, &cnt), FLOW_OK);
+    ck_assert_uint_eq(cnt, 100);
+    flow_context_executor_memory(ctx, 1, &after);
+    ck_assert_uint_eq(after.evictions, before.evictions);
+    flow_cache_info_t info;
+    flow_dataset_cache_info(m, &info);
+    ck_assert_int_eq(info.mem_partitions, NPARTS);
+    flow_dataset_destroy(&c);
+    flow_dataset_destroy(&k);
+    flow_dataset_destroy(&m);
+    flow_context_destroy(&ctx);
+}
+END_TEST
+
 /* The executor's accounting agrees with jemalloc's statistics of its arena. */
 START_TEST(test_accounting_matches_jemalloc)
 {
@@ -793,6 +822,7 @@ Suite *cache_suite(void)
     tcase_add_loop_test(tc, test_map_outputs_move_to_disk, 0, TEST_NMASTERS);
     tcase_add_test(tc, test_accounting_matches_jemalloc);
     tcase_add_test(tc, test_small_outputs_stay_in_memory);
+    tcase_add_test(tc, test_small_aggregation_keeps_cache);
     tcase_add_test(tc, test_outputs_stored_tight);
     tcase_add_loop_test(tc, test_dropped_blocks_recomputed, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_cached_shuffle_output, 0, TEST_NMASTERS);
