@@ -554,9 +554,12 @@ static int tee_keep(flow_iter_t *it, const flow_rec_t *r)
      * budget cannot hold it (even after evicting other datasets' blocks), or
      * it passes half the budget, it could never stay in memory. */
     flow__blockstore_t *bs = it->t->env->store;
-    if (it->buf.cap <= it->tee_held)
+    if (it->buf.len <= it->tee_held)
         return FLOW_OK;
-    uint64_t more = it->buf.cap - it->tee_held;
+    /* Reserve what is written, a MiB ahead: the buffer's capacity doubles,
+     * but the pages past what is written are not touched, and the block is
+     * trimmed to its length when stored. */
+    uint64_t more = it->buf.len - it->tee_held + (1u << 20);
     if (it->buf.len <= bs->mem_limit / 2 && flow__bs_unroll(bs, more, it->node->dataset)) {
         it->tee_held += more;
         return FLOW_OK;

@@ -428,6 +428,31 @@ START_TEST(test_outputs_stored_tight)
 }
 END_TEST
 
+/* Partitions that fit the budget once stored are all kept, though their
+ * buffers' capacity doubled while they were built. */
+START_TEST(test_fitting_partitions_all_kept)
+{
+    flow_context_t *ctx = ctx_with("local", "64m");
+    const int64_t n = 3 * 17000; /* Three partitions of about 17 MiB: 51 of 64 MiB. */
+    flow_dataset_t *r = flow_dataset_range(ctx, 0, n, 1, 3);
+    calls_arg_t a = {0, 0, 1016};
+    flow_dataset_t *m = flow_dataset_map(r, times3, &a, sizeof a);
+    flow_dataset_destroy(&r);
+    flow_dataset_cache(m);
+    ck_assert_int_eq(engine_sum(m), model_sum(n));
+    flow_cache_info_t info;
+    flow_dataset_cache_info(m, &info);
+    ck_assert_int_eq(info.mem_partitions, 3);
+    flow_stats_t s0, s1;
+    flow_context_stats(ctx, &s0);
+    ck_assert_int_eq(engine_sum(m), model_sum(n));
+    flow_context_stats(ctx, &s1);
+    ck_assert_uint_eq(s1.cache_hits - s0.cache_hits, 3);
+    flow_dataset_destroy(&m);
+    flow_context_destroy(&ctx);
+}
+END_TEST
+
 /* An aggregation that needs little memory asks for little: cached blocks
  * above the protected share stay where they are. */
 START_TEST(test_small_aggregation_keeps_cache)
@@ -823,6 +848,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, test_accounting_matches_jemalloc);
     tcase_add_test(tc, test_small_outputs_stay_in_memory);
     tcase_add_test(tc, test_small_aggregation_keeps_cache);
+    tcase_add_test(tc, test_fitting_partitions_all_kept);
     tcase_add_test(tc, test_outputs_stored_tight);
     tcase_add_loop_test(tc, test_dropped_blocks_recomputed, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_cached_shuffle_output, 0, TEST_NMASTERS);
