@@ -43,6 +43,17 @@ static unsigned log2_of(size_t n)
     return b;
 }
 
+/* Zeroed slots, written before they are read: calloc's fresh pages would be
+ * mapped to the zero page on the first read (probing) and copied on the
+ * first write, a second fault with a TLB flush across CPUs. */
+static flow__agg_entry_t *new_slots(size_t cap)
+{
+    flow__agg_entry_t *s = flow__malloc(cap * sizeof *s);
+    advise_huge(s, cap * sizeof *s);
+    memset(s, 0, cap * sizeof *s);
+    return s;
+}
+
 void flow__agg_init(flow__aggtable_t *t, uint64_t salt, size_t limit)
 {
     t->cap = INITIAL_CAP;
@@ -60,7 +71,7 @@ void flow__agg_init(flow__aggtable_t *t, uint64_t salt, size_t limit)
         flow__arena_init(&t->arena, 64u << 10);
         return;
     }
-    t->slots = flow__calloc(t->cap, sizeof *t->slots);
+    t->slots = new_slots(t->cap);
     flow__arena_init(&t->arena, 64u << 10);
 }
 
@@ -113,8 +124,7 @@ static void grow(flow__aggtable_t *t)
     flow__agg_entry_t *old = t->slots;
     t->cap = ocap * 2;
     t->shift--;
-    t->slots = flow__calloc(t->cap, sizeof *t->slots);
-    advise_huge(t->slots, t->cap * sizeof *t->slots);
+    t->slots = new_slots(t->cap);
     for (size_t i = 0; i < ocap; i++) {
         flow__agg_entry_t *e = &old[i];
         if (!e->hash)
