@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -122,4 +123,70 @@ int fb_digest_dataset(flow_dataset_t *ds, fb_answer_t *out, char *err, size_t er
     out->records = acc.records;
     flow_result_destroy(&res);
     return 0;
+}
+
+/* ---- Buffered writer for generators -------------------------------------------------- */
+
+#define WRITER_BYTES (1u << 20)
+
+int fb_writer_open(fb_writer_t *w, const char *path, char *err, size_t errlen)
+{
+    memset(w, 0, sizeof *w);
+    w->buf = malloc(WRITER_BYTES);
+    w->f = w->buf ? fopen(path, "wb") : NULL;
+    if (!w->f) {
+        snprintf(err, errlen, "%s: %s", path, w->buf ? strerror(errno) : "out of memory");
+        free(w->buf);
+        w->buf = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void writer_flush(fb_writer_t *w)
+{
+    if (w->len && !w->failed && fwrite(w->buf, 1, w->len, w->f) != w->len)
+        w->failed = errno ? errno : EIO;
+    w->len = 0;
+}
+
+char *fb_writer_room(fb_writer_t *w, size_t n)
+{
+    if (w->len + n > WRITER_BYTES)
+        writer_flush(w);
+    return w->buf + w->len;
+}
+
+void fb_writer_commit(fb_writer_t *w, size_t n)
+{
+    w->len += n;
+    w->written += n;
+}
+
+int fb_writer_close(fb_writer_t *w, const char *path, char *err, size_t errlen)
+{
+    if (!w->f)
+        return -1;
+    writer_flush(w);
+    if (fclose(w->f) != 0 && !w->failed)
+        w->failed = errno ? errno : EIO;
+    free(w->buf);
+    w->f = NULL;
+    w->buf = NULL;
+    if (w->failed)
+        snprintf(err, errlen, "%s: %s", path, strerror(w->failed));
+    return w->failed ? -1 : 0;
+}
+
+size_t fb_put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
+    return n;
 }

@@ -43,7 +43,8 @@
 
 extern char **environ;
 
-#define FB_WORKLOADS(X) X(grep) X(wordcount) X(sort) X(aggregation) X(join)
+#define FB_WORKLOADS(X)                                                                \
+    X(grep) X(wordcount) X(sort) X(aggregation) X(join) X(pagerank) X(kmeans) X(cache_reuse)
 #define FB_DECLARE(n) extern const fb_workload_t fb_wl_##n;
 FB_WORKLOADS(FB_DECLARE)
 #define FB_ENTRY(n) &fb_wl_##n,

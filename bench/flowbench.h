@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "flow.h"
 
@@ -60,5 +61,23 @@ void fb_unmap(const char *p, size_t len);
 int fb_write_file(const char *path, const void *p, size_t len, char *err, size_t errlen);
 /* Collect a dataset's records into the answer with fb_rec_hash. */
 int fb_digest_dataset(flow_dataset_t *ds, fb_answer_t *out, char *err, size_t errlen);
+
+/* A file written through a buffer, for generators: open, then reserve room
+ * for a line, fill it and commit its bytes; close reports the first error. */
+typedef struct fb_writer {
+    FILE *f;          /* The open file, or NULL after a failed open. */
+    char *buf;        /* Bytes not yet written. */
+    size_t len;       /* Their number. */
+    uint64_t written; /* Bytes committed so far (buffered or not). */
+    int failed;       /* A write failed (errno kept in err at close). */
+} fb_writer_t;
+int fb_writer_open(fb_writer_t *w, const char *path, char *err, size_t errlen);
+/* Room for at least n bytes (n at most 4096) at the end of the buffer. */
+char *fb_writer_room(fb_writer_t *w, size_t n);
+void fb_writer_commit(fb_writer_t *w, size_t n);
+/* Flush and close; 0, or -1 with err set. Safe after a failed open. */
+int fb_writer_close(fb_writer_t *w, const char *path, char *err, size_t errlen);
+/* Write v in decimal at p; returns the number of digits. */
+size_t fb_put_u64(char *p, uint64_t v);
 
 #endif

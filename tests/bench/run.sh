@@ -50,13 +50,15 @@ workloads=$(awk '{ print $1 }' "$W/list")
 if [ -n "$workloads" ]; then pass "flowbench list: $(echo $workloads)"; else
     fail "flowbench list: no workloads" list
 fi
-# Every workload in the source tree (bench/wl_NAME.c) is listed.
+# Every workload in the source tree (bench/wl_NAME.c, an underscore in NAME
+# standing for a hyphen: wl_cache_reuse.c is cache-reuse) is listed.
 S=$(cd "$(dirname "$0")/../.." && pwd)
 for f in "$S"/bench/wl_*.c; do
     w=$(basename "$f" .c)
     w=${w#wl_}
+    w=${w//_/-}
     if echo "$workloads" | grep -qx -- "$w"; then pass "flowbench list: lists $w"; else
-        fail "flowbench list: does not list $w (bench/wl_$w.c)" "$w"
+        fail "flowbench list: does not list $w ($(basename "$f"))" "$w"
     fi
 done
 
