@@ -181,14 +181,18 @@ typedef struct topk {
     flow_rec_t *recs;             /* Candidates, pointing into blk. */
     size_t n, cap;                /* Number of candidates, capacity. */
     size_t limit;                 /* Capacity at which the candidates are trimmed. */
+    int full;                     /* recs[spec->n - 1] is a bound: after a trim that
+                                     kept n, no record ordered after it can enter. */
 } topk_t;
 
 /* Sort the candidates and keep the first n, rebuilt in a fresh block. */
 static void topk_trim(topk_t *k)
 {
     flow__sort_recs(k->recs, k->n, k->cmp, &k->arg, k->spec->descending);
-    if (k->n > k->spec->n)
+    if (k->n >= k->spec->n) {
         k->n = (size_t)k->spec->n;
+        k->full = 1;
+    }
     flow__wbuf_t nb;
     flow__wbuf_init(&nb);
     for (size_t i = 0; i < k->n; i++)
@@ -203,9 +207,10 @@ static void topk_trim(topk_t *k)
 static int sink_topk(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
                      flow__wbuf_t *out, uint64_t *nrec)
 {
-    topk_t k = {s, NULL, {s->arg, s->arg_len}, {0}, NULL, 0, 0, 0};
+    topk_t k = {s, NULL, {s->arg, s->arg_len}, {0}, NULL, 0, 0, 0, 0};
     if (s->fn.idlen && !(k.cmp = flow__fnref_resolve(&s->fn, t->err)))
         return t->err->code;
+    rec_order_t ord = {k.cmp, &k.arg, s->descending};
     /* The candidate array grows with the records read, up to 2n (at least
      * 1024): a huge n costs no more than the partition's records. */
     k.limit = s->n < 512 ? 1024 : s->n > SIZE_MAX / 64 ? SIZE_MAX / 64 : (size_t)s->n * 2;
@@ -216,6 +221,14 @@ static int sink_topk(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
     int rc;
     while (s->n > 0 && (rc = flow_iter_next(in, &r)) == 1) {
         (*nrec)++;
+        /* Most records of a large partition lose to the n kept so far. */
+        if (k.full && order_cmp(&r, &k.recs[s->n - 1], &ord) >= 0) {
+            if (flow__task_cancelled(t)) {
+                rc = FLOW_ECANCELED;
+                break;
+            }
+            continue;
+        }
         if (k.n == k.cap && k.cap < k.limit) {
             k.cap = k.cap > k.limit / 2 ? k.limit : k.cap * 2;
             k.recs = flow__realloc(k.recs, sizeof *k.recs * k.cap);
