@@ -176,7 +176,8 @@ static void add_row(fb_answer_t *out, const char *q, const void *group, size_t g
 {
     uint8_t key[2 + 16];
     memcpy(key, q, 2);
-    memcpy(key + 2, group, glen);
+    if (glen)
+        memcpy(key + 2, group, glen);
     out->digest += fb_rec_hash(key, 2 + glen, val, vlen);
     out->records++;
 }
