@@ -587,7 +587,8 @@ FLOW_EXPORT void flow_result_destroy(flow_result_t **res_p);
 typedef enum flow_storage_level {
     FLOW_STORAGE_NONE = 0,        /* Not persisted. */
     FLOW_MEMORY_ONLY = 1,         /* Records in block layout, in memory. */
-    FLOW_MEMORY_ONLY_SER = 2,     /* LZ4-compressed blocks, in memory. */
+    FLOW_MEMORY_ONLY_SER = 2,     /* LZ4-compressed blocks, in memory (a block that
+                                     compresses by less than 1/8 is kept as is). */
     FLOW_MEMORY_AND_DISK = 3,     /* In memory; evicted blocks go to local disk. */
     FLOW_DISK_ONLY = 4,           /* LZ4-compressed block files on local disk. */
 } flow_storage_level_t;

@@ -109,8 +109,15 @@ static void seal_memory(flow__map_output_t *mo, int compress)
             flow__wbuf_t z;
             flow__wbuf_init(&z);
             flow__lz4_compress(s->data, s->len, &z);
-            flow__wbuf_free(s);
-            *s = z;
+            if (mo->nparts == 1 && z.len > s->len - s->len / 8) {
+                /* A cached block that barely compresses (random doubles) is
+                 * kept as it is: decompressing it on every read buys nothing. */
+                flow__wbuf_free(&z);
+                compress = 0;
+            } else {
+                flow__wbuf_free(s);
+                *s = z;
+            }
         }
         if (s->data && s->cap - s->len > s->cap / 8) {
             /* Buffers grow by doubling: give the unused tail back. */

@@ -453,6 +453,66 @@ START_TEST(test_fitting_partitions_all_kept)
 }
 END_TEST
 
+/* v -> 64 pseudo-random bytes (incompressible). */
+static int noise(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out, const flow_buf_t *arg)
+{
+    (void)arg;
+    uint64_t *v = flow_task_alloc(t, 64), st = (uint64_t)flow_i64(in->val);
+    for (int i = 0; i < 8; i++)
+        v[i] = test_rand(&st);
+    out->val = v;
+    out->vlen = 64;
+    return 0;
+}
+
+/* Serialized blocks are compressed when that saves memory, and kept as they
+ * are when it would not (random bytes): either way the answers are right. */
+START_TEST(test_ser_compresses_what_shrinks)
+{
+    flow_context_t *ctx = ctx_with("local", NULL);
+    const int64_t n = 20000;
+    flow_dataset_t *pad = mapped(ctx, n, 0, 1016);
+    flow_dataset_t *r = flow_dataset_range(ctx, 0, n, 1, NPARTS);
+    flow_dataset_t *rnd = flow_dataset_map(r, noise, NULL, 0);
+    flow_dataset_persist(pad, FLOW_MEMORY_ONLY_SER);
+    flow_dataset_persist(rnd, FLOW_MEMORY_ONLY_SER);
+    for (int round = 0; round < 2; round++) {
+        ck_assert_int_eq(engine_sum(pad), model_sum(n));
+        uint64_t cnt = 0;
+        ck_assert_int_eq(flow_dataset_count(rnd, &cnt), FLOW_OK);
+        ck_assert_uint_eq(cnt, (uint64_t)n);
+    }
+    flow_cache_info_t ip, ir;
+    flow_dataset_cache_info(pad, &ip);
+    flow_dataset_cache_info(rnd, &ir);
+    ck_assert_int_eq(ip.mem_partitions, NPARTS);
+    ck_assert_int_eq(ir.mem_partitions, NPARTS);
+    uint64_t raw = (uint64_t)n * (8 + 1024 + 8), raw_rnd = (uint64_t)n * (8 + 64);
+    ck_assert_uint_lt(ip.mem_bytes, raw / 10);
+    ck_assert_uint_le(ir.mem_bytes, raw_rnd + raw_rnd / 8 + NPARTS * 4096);
+    /* Kept raw: LZ4 would save little, and every read would decompress. */
+    flow__blockstore_t *bs = ctx->group.stores[0];
+    flow__map_output_t *mo = flow__bs_cache_get(bs, flow_dataset_id(rnd), 0);
+    ck_assert_ptr_nonnull(mo);
+    ck_assert_int_eq(mo->compressed, 0);
+    flow__bs_release(bs, mo);
+    mo = flow__bs_cache_get(bs, flow_dataset_id(pad), 0);
+    ck_assert_ptr_nonnull(mo);
+    ck_assert_int_eq(mo->compressed, 1);
+    flow__bs_release(bs, mo);
+    /* The random values read back intact: the first one of the dataset. */
+    flow_result_t *res = NULL;
+    ck_assert_int_eq(flow_dataset_take(rnd, 1, &res), FLOW_OK);
+    uint64_t st = 0, want = test_rand(&st);
+    ck_assert_uint_eq(((const uint64_t *)flow_result_get(res, 0)->val)[0], want);
+    flow_result_destroy(&res);
+    flow_dataset_destroy(&rnd);
+    flow_dataset_destroy(&r);
+    flow_dataset_destroy(&pad);
+    flow_context_destroy(&ctx);
+}
+END_TEST
+
 /* An aggregation that needs little memory asks for little: cached blocks
  * above the protected share stay where they are. */
 START_TEST(test_small_aggregation_keeps_cache)
@@ -849,6 +909,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, test_small_outputs_stay_in_memory);
     tcase_add_test(tc, test_small_aggregation_keeps_cache);
     tcase_add_test(tc, test_fitting_partitions_all_kept);
+    tcase_add_test(tc, test_ser_compresses_what_shrinks);
     tcase_add_test(tc, test_outputs_stored_tight);
     tcase_add_loop_test(tc, test_dropped_blocks_recomputed, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_cached_shuffle_output, 0, TEST_NMASTERS);
