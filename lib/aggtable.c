@@ -97,6 +97,13 @@ void flow__agg_free(flow__aggtable_t *t)
     flow__arena_free(&t->arena);
 }
 
+void flow__agg_clear_only(flow__aggtable_t *t, flow__agg_entry_t *e)
+{
+    memset(e, 0, sizeof *e);
+    t->count = 0;
+    flow__arena_reset(&t->arena);
+}
+
 void flow__agg_clear(flow__aggtable_t *t)
 {
     if (t->cap > INITIAL_CAP && t->cap * sizeof *t->slots > t->limit / 2) {

@@ -52,6 +52,9 @@ void flow__agg_init(flow__aggtable_t *t, uint64_t salt, size_t limit);
 void flow__agg_free(flow__aggtable_t *t);
 /* Forget every entry, keeping the memory for reuse. */
 void flow__agg_clear(flow__aggtable_t *t);
+/* Empty a table that holds the one entry e, without touching its other
+ * slots (a merge that reuses a big table for one key at a time). */
+void flow__agg_clear_only(flow__aggtable_t *t, flow__agg_entry_t *e);
 uint64_t flow__agg_hash(const void *key, size_t klen);
 /* The entry of key, inserting an empty one (vlen 0) when absent (*isnew). */
 flow__agg_entry_t *flow__agg_upsert(flow__aggtable_t *t, const void *key, size_t klen,

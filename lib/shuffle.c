@@ -353,8 +353,12 @@ static int map_spill(mapside_t *ms)
         return rc;
     ms->spill_bytes += ms->spills[ms->nspills].file_bytes;
     ms->nspills++;
-    if (ms->combine)
+    if (ms->combine) {
+        /* Slots over half the grant start small again: else the cleared
+         * table alone would pass the grant and spill at every record. */
+        ms->table.limit = ms->mem;
         flow__agg_clear(&ms->table);
+    }
     return FLOW_OK;
 }
 
@@ -619,6 +623,7 @@ int flow__sink_shuffle(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
     flow__arena_init(&ms.arena, 64 * 1024);
     ms.mem = flow__task_exec_memory(t);
     flow__agg_init(&ms.table, FLOW_AGG_SALT_MAP, t->env->mem_limit);
+    flow__task_exec_grow(t, &ms.mem, flow__agg_bytes(&ms.table)); /* A kept slot array. */
     int rc = part_open(t, &s->part, &ms.part, &ms.arena);
     if (rc == FLOW_OK)
         rc = comb_open(t, &s->agg, &ms.comb);
@@ -837,6 +842,7 @@ struct flow__shuf_reader {
     flow__arena_t scratch;        /* GROUP: UDF scratch. */
     uint64_t spill_bytes;         /* Bytes spilled. */
     uint64_t mem;                 /* Execution memory granted. */
+    flow__agg_entry_t *merge_e;   /* AGG after an overflow: the key being merged. */
 };
 
 int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
@@ -856,6 +862,8 @@ int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
     /* Plain reads hold no buffers: only the others take execution memory. */
     r->mem = node->read->mode == FLOW_READ_PLAIN ? 0 : flow__task_exec_memory(t);
     flow__agg_init(&r->table, FLOW_AGG_SALT_REDUCE, t->env->mem_limit);
+    if (r->mem)
+        flow__task_exec_grow(t, &r->mem, flow__agg_bytes(&r->table));
     flow__arena_init(&r->scratch, 64 * 1024);
     if (r->spec->ninputs == 0 || r->spec->mode < FLOW_READ_PLAIN ||
         r->spec->mode > FLOW_READ_GROUP)
@@ -898,6 +906,7 @@ static int agg_overflow(flow__shuf_reader_t *r)
         if (rc < 0)
             return rc;
     }
+    r->table.limit = r->mem; /* As map_spill: the cleared table must fit its grant. */
     flow__agg_clear(&r->table);
     return FLOW_OK;
 }
@@ -955,13 +964,18 @@ static int next_agg_sorted(flow__shuf_reader_t *r, flow_rec_t *out)
             return rc;
         keep_pending(r, &rec);
     }
-    /* The one-entry table holds the key being merged. */
-    flow__agg_clear(&r->table);
+    /* The one-entry table holds the key being merged: empty it of the last
+     * key alone (clearing every slot of a big table per key was quadratic). */
+    if (r->merge_e && r->table.count == 1)
+        flow__agg_clear_only(&r->table, r->merge_e);
+    else
+        flow__agg_clear(&r->table);
     flow_rec_t first = pending_rec(r);
     int isnew;
     flow__agg_entry_t *e = flow__agg_upsert(&r->table, first.key, first.klen,
                                             flow__agg_hash(first.key, first.klen), &isnew);
     flow__agg_set_val(&r->table, e, first.val, first.vlen);
+    r->merge_e = e;
     r->has_pending = 0;
     while ((rc = flow__sorter_next(r->sorter, &rec, r->t->err)) == 1) {
         if (rec.klen != e->klen || memcmp(rec.key, flow__agg_key(e), rec.klen) != 0) {
