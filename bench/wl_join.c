@@ -383,10 +383,10 @@ static const char *scan_visit(const char *p, const char *end, const table_t *pag
     const char *next = nl ? nl + 1 : end, *f[4], *c = p;
     for (int k = 0; k < 4; k++) {
         f[k] = c;
-        while (c < eol && *c != ',')
-            c++;
-        if (c++ >= eol)
+        /* memchr: the URL field is most of the line. */
+        if (!(c = memchr(c, ',', (size_t)(eol - c))))
             return NULL;
+        c++;
         if (k == 2 && (c - f[2] != FB_BDB_DATE_LEN + 1 ||
                        memcmp(f[2], DATE_FROM, FB_BDB_DATE_LEN) < 0 ||
                        memcmp(f[2], DATE_TO, FB_BDB_DATE_LEN) > 0))
