@@ -374,11 +374,19 @@ static int add_visit(table_t *vis, const char *ip, size_t iplen, int64_t cents, 
     return 0;
 }
 
-/* Scan one visit at p: when its date is in range, join it and add it up. Returns
- * the start of the next line, or NULL when the line is malformed or memory ran out. */
-static const char *scan_visit(const char *p, const char *end, const table_t *pages,
-                              table_t *vis)
+/* A visit in the date range, scanned and waiting to be joined. */
+typedef struct visit {
+    const char *ip, *url; /* sourceIP and destURL bytes in the mapped file. */
+    size_t iplen, ulen;   /* Their lengths. */
+    int64_t cents;        /* adRevenue in cents. */
+    uint64_t h;           /* XXH3 of the URL. */
+} visit_t;
+
+/* Scan one visit at p into *v (v->ip NULL when its date is out of range).
+ * Returns the start of the next line, or NULL when the line is malformed. */
+static const char *scan_visit(const char *p, const char *end, visit_t *v)
 {
+    v->ip = NULL;
     const char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
     const char *next = nl ? nl + 1 : end, *f[4], *c = p;
     for (int k = 0; k < 4; k++) {
@@ -404,14 +412,47 @@ static const char *scan_visit(const char *p, const char *end, const table_t *pag
             cents = cents * 10 + (*d - '0');
     if (d != dend || dend[-1] == '.')
         return NULL;
-    cents *= scale;
-    uint64_t h = XXH3_64bits(f[1], ulen);
-    const page_t *s = pages->slots;
-    for (size_t j = h & (pages->cap - 1); s[j].url; j = (j + 1) & (pages->cap - 1))
-        if (s[j].hash == h && s[j].len == ulen && memcmp(s[j].url, f[1], ulen) == 0 &&
-            add_visit(vis, f[0], iplen, cents, s[j].rank) < 0)
-            return NULL;
+    v->ip = f[0];
+    v->iplen = iplen;
+    v->url = f[1];
+    v->ulen = ulen;
+    v->cents = cents * scale;
+    v->h = XXH3_64bits(f[1], ulen);
     return next;
+}
+
+/* Join a visit with the rankings of its URL and add it up; 0, or -1 when
+ * memory ran out. */
+static int join_visit(const table_t *pages, table_t *vis, const visit_t *v)
+{
+    const page_t *s = pages->slots;
+    for (size_t j = v->h & (pages->cap - 1); s[j].url; j = (j + 1) & (pages->cap - 1))
+        if (s[j].hash == v->h && s[j].len == v->ulen &&
+            memcmp(s[j].url, v->url, v->ulen) == 0 &&
+            add_visit(vis, v->ip, v->iplen, v->cents, s[j].rank) < 0)
+            return -1;
+    return 0;
+}
+
+/* Both tables outgrow the caches, and a visit touches a page slot, the
+ * page's URL in the rankings file and a visitor slot: scan a batch of
+ * visits, prefetch their page slots, then the URLs and visitor slots, then
+ * join them, so that the misses of a batch overlap. */
+enum { BATCH = 16 };
+
+static void prefetch_batch(const table_t *pages, const table_t *vis, const visit_t *v, int n)
+{
+    const page_t *s = pages->slots;
+    for (int i = 0; i < n; i++)
+        __builtin_prefetch(&s[v[i].h & (pages->cap - 1)]);
+    for (int i = 0; i < n; i++) {
+        const page_t *home = &s[v[i].h & (pages->cap - 1)];
+        if (home->url)
+            __builtin_prefetch(home->url);
+        uint64_t key[2] = {0, 0};
+        memcpy(key, v[i].ip, v[i].iplen);
+        __builtin_prefetch((const visitor_t *)vis->slots + ip_slot(key, vis->cap), 1);
+    }
 }
 
 /* The digest and top of the visitors into out. */
@@ -455,12 +496,23 @@ static int baseline(const char *dir, uint64_t size, fb_answer_t *out, fb_counter
     int rc = v && table_reserve(&pages, rlen / 40) == 0 && table_reserve(&vis, 1) == 0 ? 0 : -1;
     if (rc == 0)
         rc = load_rankings(r, rlen, &pages, &rrows, err, errlen);
-    for (const char *at = v, *end = v + vlen; rc == 0 && at < end; vrows++)
-        if (!(at = scan_visit(at, end, &pages, &vis))) {
-            snprintf(err, errlen, "%s: malformed line %llu or out of memory", vpath,
-                     (unsigned long long)vrows + 1);
-            rc = -1;
+    visit_t batch[BATCH];
+    for (const char *at = v, *end = v + vlen; rc == 0 && at < end;) {
+        int n = 0;
+        while (n < BATCH && at < end) {
+            if (!(at = scan_visit(at, end, &batch[n]))) {
+                snprintf(err, errlen, "%s: malformed line %llu", vpath,
+                         (unsigned long long)vrows + 1);
+                rc = -1;
+                break;
+            }
+            vrows++;
+            n += batch[n].ip != NULL; /* Out-of-range visits are dropped here. */
         }
+        prefetch_batch(&pages, &vis, batch, n);
+        for (int i = 0; i < n && rc == 0; i++)
+            rc = join_visit(&pages, &vis, &batch[i]);
+    }
     if (rc == 0)
         digest_visitors(&vis, out);
     else if (!err[0])
