@@ -475,10 +475,11 @@ int flow_dataset_stats(flow_dataset_t *ds, flow_double_stats_t *out)
 
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
+    (void)sb, (void)flag, (void)ftw;
     return remove(p);
 }
 
-static int remove_tree(const char *path)
+int flow__remove_tree(const char *path)
 {
     return nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
@@ -490,7 +491,7 @@ static int prepare_output(flow_context_t *ctx, const char *dir, int overwrite)
         if (!overwrite)
             return flow__ctx_error(ctx, FLOW_EEXIST,
                                    "save_as_text_file: output %s already exists", dir);
-        if (remove_tree(dir) < 0)
+        if (flow__remove_tree(dir) < 0)
             return flow__ctx_error(ctx, FLOW_EIO, "save_as_text_file: cannot remove %s: %s",
                                    dir, strerror(errno));
     }
@@ -519,7 +520,7 @@ static int commit_output(flow_context_t *ctx, const char *dir, int nparts)
                                    dir, part, strerror(errno));
     }
     char *tmp = flow__asprintf("%s/_temporary", dir);
-    remove_tree(tmp);
+    flow__remove_tree(tmp);
     flow__free(tmp);
     char *ok = flow__asprintf("%s/_SUCCESS", dir);
     FILE *f = fopen(ok, "w");
@@ -544,7 +545,7 @@ int flow_dataset_save_as_text_file(flow_dataset_t *ds, const char *dir, int over
     rc = flow__job_run(ds, &sink, NULL, 0, ignore_merge, NULL);
     if (rc < 0) {
         char *tmp = flow__asprintf("%s/_temporary", dir);
-        remove_tree(tmp);
+        flow__remove_tree(tmp);
         flow__free(tmp);
         return rc;
     }

@@ -13,11 +13,9 @@
  * Accumulator logs come back in task results and are applied once per
  * (accumulator, scope, partition): see lib/shared.h. */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "driver.h"
@@ -138,12 +136,6 @@ static int ckpt_merge(void *ud, int i, int partition, const void *payload, size_
     return flow__rbuf_ok(&r) ? FLOW_OK : FLOW_EPROTO;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 int flow_dataset_checkpoint(flow_dataset_t *ds)
 {
     flow_context_t *ctx = ds->ctx;
@@ -166,7 +158,7 @@ int flow_dataset_checkpoint(flow_dataset_t *ds)
     int rc = flow__job_run(ds, &sink, NULL, 0, ckpt_merge, &c);
     if (rc < 0) {
         flow__splits_free(c.splits, ds->nparts);
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        flow__remove_tree(dir);
         flow__free(dir);
         return rc;
     }

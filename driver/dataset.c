@@ -8,10 +8,8 @@
  * operator tree a task runs: union picks the parent that holds p, coalesce
  * becomes a CONCAT of its parent's partitions, a source leaf carries its
  * split. */
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "driver.h"
 #include "mem.h"
@@ -78,12 +76,6 @@ static void specs_free(flow_dataset_t *d)
     flow__free((void *)d->read.arg);
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 /* Free what a node owns for its kind (not its parents or its place in the list). */
 static void kind_free(flow_dataset_t *d)
 {
@@ -109,7 +101,7 @@ static void ds_free(flow_dataset_t *d)
     if (d->level)
         flow__cache_drop(d);
     if (d->ckpt_dir) {
-        nftw(d->ckpt_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        flow__remove_tree(d->ckpt_dir);
         flow__free(d->ckpt_dir);
     }
     kind_free(d);

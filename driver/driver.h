@@ -120,6 +120,9 @@ struct flow_context {
     uint64_t next_acc;         /* Next accumulator number. */
 };
 
+/* Remove a file or a directory tree (best effort; -1 when something stayed). */
+int flow__remove_tree(const char *path);
+
 /* Record an error on the context and return code. */
 int flow__ctx_error(flow_context_t *ctx, int code, const char *fmt, ...) FLOW_PRINTF(3, 4);
 

@@ -10,8 +10,6 @@
  * it, and the scheduler waits for all attempts in flight to answer before it
  * returns, so no stray result can reach a later job. */
 #include <errno.h>
-#include <ftw.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,11 +53,6 @@ static int wait_registrations(flow_context_t *ctx)
                                    waiting, ctx->nexecs, REGISTER_TIMEOUT_MS / 1000);
     }
     return FLOW_OK;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(p);
 }
 
 /* Spill files and shuffle outputs of this context go into a directory of its
@@ -158,7 +151,7 @@ void flow__sched_stop(flow_context_t *ctx)
     ctx->group.stores = NULL;
     ctx->group.n = 0;
     if (ctx->work_dir[0])
-        nftw(ctx->work_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        flow__remove_tree(ctx->work_dir);
     ctx->work_dir[0] = '\0';
     if (ctx->router) {
         zmq_close(ctx->router);
