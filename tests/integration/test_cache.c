@@ -109,6 +109,23 @@ static flow_dataset_t *mapped(flow_context_t *ctx, int64_t n, uint64_t acc, uint
     return m;
 }
 
+/* Every executor's memory, summed (disk, evictions), checking on the way that
+ * each one keeps storage plus execution within its budget. */
+static flow_executor_memory_t all_executors(flow_context_t *ctx)
+{
+    flow_executor_memory_t sum;
+    memset(&sum, 0, sizeof sum);
+    for (int e = 1; e <= flow_context_parallelism(ctx); e++) {
+        flow_executor_memory_t mem;
+        ck_assert_int_eq(flow_context_executor_memory(ctx, e, &mem), FLOW_OK);
+        ck_assert_uint_le(mem.storage + mem.execution, mem.limit);
+        sum.storage += mem.storage;
+        sum.disk += mem.disk;
+        sum.evictions += mem.evictions;
+    }
+    return sum;
+}
+
 static const flow_storage_level_t levels[] = {FLOW_MEMORY_ONLY, FLOW_MEMORY_ONLY_SER,
                                               FLOW_MEMORY_AND_DISK, FLOW_DISK_ONLY};
 
@@ -206,11 +223,7 @@ START_TEST(test_levels_evict)
         ck_assert_int_eq(engine_sum(m), model_sum(n));
     flow_cache_info_t info;
     flow_dataset_cache_info(m, &info);
-    for (int e = 1; e <= flow_context_parallelism(ctx); e++) {
-        flow_executor_memory_t mem;
-        ck_assert_int_eq(flow_context_executor_memory(ctx, e, &mem), FLOW_OK);
-        ck_assert_uint_le(mem.storage + mem.execution, mem.limit);
-    }
+    all_executors(ctx);
     switch (level) {
     case FLOW_MEMORY_ONLY:
     case FLOW_MEMORY_ONLY_SER:
@@ -259,14 +272,7 @@ START_TEST(test_eviction_counted)
     int first_before = finfo.mem_partitions;
     flow_dataset_cache_info(first, &finfo);
     ck_assert_int_lt(finfo.mem_partitions, first_before);
-    uint64_t evictions = 0;
-    for (int e = 1; e <= flow_context_parallelism(ctx); e++) {
-        flow_executor_memory_t mem;
-        flow_context_executor_memory(ctx, e, &mem);
-        evictions += mem.evictions;
-        ck_assert_uint_le(mem.storage, mem.limit);
-    }
-    ck_assert_uint_gt(evictions, 0);
+    ck_assert_uint_gt(all_executors(ctx).evictions, 0);
     flow_cache_info_t info;
     flow_dataset_cache_info(m, &info);
     ck_assert_int_gt(info.mem_partitions, 0);
@@ -320,24 +326,12 @@ START_TEST(test_map_outputs_move_to_disk)
     flow_dataset_t *part = flow_dataset_repartition(m, 5);
     int64_t want = model_sum(n);
     ck_assert_int_eq(engine_sum(part), want);
-    uint64_t disk0 = 0;
-    for (int e = 1; e <= flow_context_parallelism(ctx); e++) {
-        flow_executor_memory_t mem;
-        flow_context_executor_memory(ctx, e, &mem);
-        disk0 += mem.disk;
-    }
+    uint64_t disk0 = all_executors(ctx).disk;
     /* Cache another dataset of about the whole budget of every executor. */
     flow_dataset_t *big = mapped(ctx, 8000 * flow_context_parallelism(ctx), 0, 1016);
     flow_dataset_cache(big);
     ck_assert_int_eq(engine_sum(big), model_sum(8000 * flow_context_parallelism(ctx)));
-    uint64_t disk1 = 0;
-    for (int e = 1; e <= flow_context_parallelism(ctx); e++) {
-        flow_executor_memory_t mem;
-        flow_context_executor_memory(ctx, e, &mem);
-        disk1 += mem.disk;
-        ck_assert_uint_le(mem.storage, mem.limit);
-    }
-    ck_assert_uint_gt(disk1, disk0);
+    ck_assert_uint_gt(all_executors(ctx).disk, disk0);
     flow_stats_t s0, s1;
     flow_context_stats(ctx, &s0);
     ck_assert_int_eq(engine_sum(part), want);
