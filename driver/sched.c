@@ -94,6 +94,7 @@ int flow__sched_start(flow_context_t *ctx)
     for (int i = 0; i < ctx->nexecs; i++) {
         flow__blockstore_t *bs = flow__bs_new(ctx->work_dir, ctx->set.executor_memory,
                                               ctx->set.storage_fraction,
+                                              ctx->set.shuffle_fraction,
                                               ctx->set.shuffle_compress);
         bs->arena = flow__mem_arena_acquire();
         ctx->group.stores[i] = bs;

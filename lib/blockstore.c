@@ -10,12 +10,13 @@
 #include "mem.h"
 
 flow__blockstore_t *flow__bs_new(const char *dir, uint64_t mem_limit, double storage_fraction,
-                                 int compress)
+                                 double shuffle_fraction, int compress)
 {
     flow__blockstore_t *bs = flow__calloc(1, sizeof *bs);
     pthread_mutex_init(&bs->mu, NULL);
     bs->mem_limit = mem_limit;
     bs->storage_min = (uint64_t)((double)mem_limit * storage_fraction);
+    bs->shuffle_max = (uint64_t)((double)mem_limit * shuffle_fraction);
     bs->arena = -1;
     bs->compress = compress;
     snprintf(bs->dir, sizeof bs->dir, "%s", dir && *dir ? dir : "/tmp");
@@ -143,6 +144,8 @@ static void unlink_entry(flow__blockstore_t *bs, flow__map_output_t **pp)
     flow__map_output_t *mo = *pp;
     *pp = mo->next;
     bs->mem_bytes -= mo->mem_bytes;
+    if (mo->kind == FLOW_BLK_SHUFFLE)
+        bs->shuffle_mem -= mo->mem_bytes;
     if (mo->on_disk)
         bs->disk_bytes -= mo->file.file_bytes;
     if (--mo->refs == 0)
@@ -183,6 +186,8 @@ static void evict(flow__blockstore_t *bs, uint64_t need, uint64_t floor, uint32_
             if (to_disk(bs, mo, &err) < 0)
                 return; /* The disk failed: keep what is in memory. */
             bs->mem_bytes -= bytes;
+            if (mo->kind == FLOW_BLK_SHUFFLE)
+                bs->shuffle_mem -= bytes;
             bs->disk_bytes += mo->file.file_bytes;
         } else {
             unlink_entry(bs, victim);
@@ -202,6 +207,8 @@ static void insert(flow__blockstore_t *bs, flow__map_output_t *mo)
     mo->next = bs->outputs;
     bs->outputs = mo;
     bs->mem_bytes += mo->mem_bytes;
+    if (mo->kind == FLOW_BLK_SHUFFLE)
+        bs->shuffle_mem += mo->mem_bytes;
     if (mo->on_disk)
         bs->disk_bytes += mo->file.file_bytes;
 }
@@ -227,7 +234,8 @@ int flow__bs_put(flow__blockstore_t *bs, flow__map_output_t *mo, flow__err_t *er
     if (!mo->on_disk) {
         uint64_t bytes = mem_size(mo);
         pthread_mutex_lock(&bs->mu);
-        int full = bs->mem_bytes + bs->exec_bytes + bytes > bs->mem_limit;
+        int full = bs->mem_bytes + bs->exec_bytes + bytes > bs->mem_limit ||
+                   bs->shuffle_mem + bytes > bs->shuffle_max;
         pthread_mutex_unlock(&bs->mu);
         if (full)
             rc = to_disk(bs, mo, err);

@@ -6,8 +6,10 @@
  * (executor.memory), which the store also hands out to running operators
  * (execution memory: combine tables, sorters, group buffers). It is one
  * budget, as Spark's unified memory manager: storage + execution <= limit.
- *   - A new map output stays in memory when it fits in what is free, else it
- *     goes to a spill file in the local directory.
+ *   - A new map output stays in memory when it fits in what is free and in
+ *     the share of the budget map outputs may hold (memory.shuffle_fraction),
+ *     else it goes to a spill file in the local directory. The share keeps a
+ *     job's resident memory independent of its input's size.
  *   - A new cached partition may evict other entries, least recently used
  *     first, except those of its own dataset (a dataset larger than memory
  *     would otherwise evict itself in a cycle); evicting moves a map output
@@ -64,6 +66,8 @@ typedef struct flow__blockstore {
     uint64_t mem_bytes;          /* Memory held by entries (storage). */
     uint64_t mem_limit;          /* The executor's whole budget. */
     uint64_t storage_min;        /* Storage execution may not evict below. */
+    uint64_t shuffle_mem;        /* Memory held by map outputs (part of mem_bytes). */
+    uint64_t shuffle_max;        /* Most of it new map outputs may take. */
     uint64_t exec_bytes;         /* Execution memory granted. */
     uint64_t disk_bytes;         /* Bytes of entries on disk now. */
     uint64_t evictions;          /* Entries evicted (to disk or away). */
@@ -81,9 +85,9 @@ typedef struct flow__exec_group {
 } flow__exec_group_t;
 
 /* A store with a budget of mem_limit bytes, storage_fraction of it protected
- * from execution. */
+ * from execution and at most shuffle_fraction of it taken by new map outputs. */
 flow__blockstore_t *flow__bs_new(const char *dir, uint64_t mem_limit, double storage_fraction,
-                                 int compress);
+                                 double shuffle_fraction, int compress);
 void flow__bs_free(flow__blockstore_t *bs);
 
 /* A map output being built: nparts empty in-memory segments. */

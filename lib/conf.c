@@ -241,15 +241,26 @@ static int parse_broadcast_threshold(const char *s, flow__settings_t *out)
     return 0;
 }
 
-static int parse_storage_fraction(const char *s, flow__settings_t *out)
+/* A number from 0 to 1 into *out. */
+static int parse_fraction(const char *s, double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || !(v >= 0.0 && v <= 1.0))
         return -1;
-    out->storage_fraction = v;
+    *out = v;
     return 0;
+}
+
+static int parse_storage_fraction(const char *s, flow__settings_t *out)
+{
+    return parse_fraction(s, &out->storage_fraction);
+}
+
+static int parse_shuffle_fraction(const char *s, flow__settings_t *out)
+{
+    return parse_fraction(s, &out->shuffle_fraction);
 }
 
 static int parse_checkpoint_dir(const char *s, flow__settings_t *out)
@@ -292,6 +303,11 @@ static const conf_key_t keys[] = {
      "expected a number from 0 to 1",
      "Share of executor.memory where cached blocks are safe from eviction by "
      "running aggregations and sorts (they may still evict each other)."},
+    {"memory.shuffle_fraction", "0.0625", parse_shuffle_fraction,
+     "expected a number from 0 to 1",
+     "Share of executor.memory that shuffle map outputs may hold; later outputs "
+     "are written to local.dir, so that a job's resident memory does not grow "
+     "with its input."},
     {"checkpoint.dir", "", parse_checkpoint_dir, "expected a path of at most 255 bytes",
      "Directory for checkpoints; empty: the context's directory under local.dir "
      "(removed with the context)."},

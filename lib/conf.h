@@ -44,6 +44,7 @@ typedef struct flow__settings {
     int shuffle_compress;    /* Compress in-memory shuffle blocks. */
     uint64_t broadcast_threshold; /* Broadcast join below this size; 0: never. */
     double storage_fraction;  /* Share of executor.memory protected for cached blocks. */
+    double shuffle_fraction;  /* Share of executor.memory new map outputs may hold. */
     char checkpoint_dir[256]; /* Where checkpoints go ("": the context's work dir). */
 } flow__settings_t;
 

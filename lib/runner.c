@@ -20,7 +20,7 @@ void flow__runner_init(flow__runner_t *r, flow__poll_fn *poll, void *poll_ud,
         r->env = *env;
         return;
     }
-    r->own_store = flow__bs_new("/tmp", 1024u << 20, 0.5, 0);
+    r->own_store = flow__bs_new("/tmp", 1024u << 20, 0.5, 1.0, 0);
     memset(&r->env, 0, sizeof r->env);
     r->env.store = r->own_store;
     r->env.mem_limit = 256u << 20;

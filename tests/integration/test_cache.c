@@ -318,7 +318,12 @@ END_TEST
  * shuffled dataset still reads right from there. */
 START_TEST(test_map_outputs_move_to_disk)
 {
-    flow_context_t *ctx = ctx_with(test_masters[_i], "8m");
+    flow_context_t *ctx = flow_context_new();
+    ck_assert_int_eq(flow_context_set(ctx, "master", test_masters[_i]), FLOW_OK);
+    ck_assert_int_eq(flow_context_set(ctx, "executor.memory", "8m"), FLOW_OK);
+    /* Let the map outputs take memory first. */
+    ck_assert_int_eq(flow_context_set(ctx, "memory.shuffle_fraction", "1"), FLOW_OK);
+    ck_assert_msg(flow_context_start(ctx) == FLOW_OK, "%s", flow_last_error(ctx));
     const int64_t n = 6000;
     flow_dataset_t *r = flow_dataset_range(ctx, 0, n, 1, 6);
     calls_arg_t a = {0, 0, 504};
@@ -338,6 +343,33 @@ START_TEST(test_map_outputs_move_to_disk)
     flow_context_stats(ctx, &s1);
     ck_assert_uint_eq(s1.map_tasks, s0.map_tasks); /* Read back, not recomputed. */
     flow_dataset_destroy(&big);
+    flow_dataset_destroy(&part);
+    flow_dataset_destroy(&m);
+    flow_dataset_destroy(&r);
+    flow_context_destroy(&ctx);
+}
+END_TEST
+
+/* Map outputs hold at most memory.shuffle_fraction of the budget, whatever
+ * the input's size: the rest is written to disk and read back right. */
+START_TEST(test_map_outputs_share)
+{
+    flow_context_t *ctx = ctx_with(test_masters[_i], "32m"); /* 2 MiB share. */
+    const int64_t n = 40000;
+    flow_dataset_t *r = flow_dataset_range(ctx, 0, n, 1, 8);
+    calls_arg_t a = {0, 0, 504};
+    flow_dataset_t *m = flow_dataset_map(r, times3, &a, sizeof a);
+    flow_dataset_t *part = flow_dataset_repartition(m, 5); /* About 20 MiB. */
+    ck_assert_int_eq(engine_sum(part), model_sum(n));
+    uint64_t shuffled = 0;
+    int nexec = flow_context_parallelism(ctx);
+    for (int e = 1; e <= nexec; e++) {
+        flow_executor_memory_t x;
+        ck_assert_int_eq(flow_context_executor_memory(ctx, e, &x), FLOW_OK);
+        ck_assert_uint_le(x.storage, (32u << 20) / 16);
+        shuffled += x.disk;
+    }
+    ck_assert_uint_gt(shuffled, 0); /* All of it would fit in the budget. */
     flow_dataset_destroy(&part);
     flow_dataset_destroy(&m);
     flow_dataset_destroy(&r);
@@ -896,6 +928,7 @@ Suite *cache_suite(void)
     tcase_add_loop_test(tc, test_eviction_counted, 0, TEST_NMASTERS);
     tcase_add_test(tc, test_execution_evicts_storage);
     tcase_add_loop_test(tc, test_map_outputs_move_to_disk, 0, TEST_NMASTERS);
+    tcase_add_loop_test(tc, test_map_outputs_share, 0, TEST_NMASTERS);
     tcase_add_test(tc, test_accounting_matches_jemalloc);
     tcase_add_test(tc, test_small_outputs_stay_in_memory);
     tcase_add_test(tc, test_small_aggregation_keeps_cache);
