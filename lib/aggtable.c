@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <string.h>
+/* Every record of a shuffle is hashed: inline XXH3 rather than call it. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "aggtable.h"
@@ -10,12 +12,6 @@
 #define INITIAL_CAP 1024
 
 #define INITIAL_SHIFT 54 /* 64 - log2(INITIAL_CAP). */
-
-/* The home slot of a hash: multiplicative hashing of the salted hash, top bits. */
-static inline size_t slot_of(const flow__aggtable_t *t, uint64_t h)
-{
-    return (size_t)(((h ^ t->salt) * 0x9E3779B97F4A7C15ull) >> t->shift);
-}
 
 /* Big tables are probed at random: ask for huge pages, so that a probe costs
  * a cache miss but not also a TLB miss (a no-op where the kernel says no). */
@@ -134,19 +130,19 @@ static void grow(flow__aggtable_t *t)
     t->slots = new_slots(t->cap);
     for (size_t i = 0; i < ocap; i++) {
         flow__agg_entry_t *e = &old[i];
-        if (!e->hash)
+        if (!e->tag)
             continue;
-        size_t j = slot_of(t, e->hash);
-        while (t->slots[j].hash)
+        size_t j = flow__agg_slot(t, e->tag);
+        while (t->slots[j].tag)
             j = (j + 1) & (t->cap - 1);
         t->slots[j] = *e;
     }
     flow__free(old);
 }
 
-void flow__agg_prefetch(const flow__aggtable_t *t, uint64_t hash)
+uint64_t flow__agg_entry_hash(const flow__agg_entry_t *e)
 {
-    __builtin_prefetch(&t->slots[slot_of(t, hash)], 1);
+    return flow__agg_hash(flow__agg_key(e), flow__agg_klen(e));
 }
 
 flow__agg_entry_t *flow__agg_upsert(flow__aggtable_t *t, const void *key, size_t klen,
@@ -154,38 +150,44 @@ flow__agg_entry_t *flow__agg_upsert(flow__aggtable_t *t, const void *key, size_t
 {
     if ((t->count + 1) * 10 > t->cap * 7)
         grow(t);
-    size_t mask = t->cap - 1, i = slot_of(t, hash);
-    /* Short keys compare as two words against a zero-padded copy (inline
-     * keys are zero-padded in their entries). */
-    uint64_t kw[2] = {0, 0};
-    int short_key = klen <= FLOW_AGG_INLINE_KEY;
-    if (short_key && klen)
-        memcpy(kw, key, klen);
-    for (;; i = (i + 1) & mask) {
-        flow__agg_entry_t *e = &t->slots[i];
-        if (!e->hash)
-            break;
-        if (e->hash != hash || e->klen != klen)
-            continue;
-        if (short_key ? (memcmp(e->key.inl, kw, 16) == 0)
-                      : memcmp(e->key.ptr, key, klen) == 0) {
-            *isnew = 0;
-            return e;
-        }
-    }
-    flow__agg_entry_t *e = &t->slots[i];
-    memset(e, 0, sizeof *e);
-    e->hash = hash;
-    e->klen = (uint32_t)klen;
-    e->keyed = 1;
+    uint32_t tag = flow__agg_tag(hash);
+    size_t mask = t->cap - 1, i = flow__agg_slot(t, tag);
+    flow__agg_entry_t *e;
     if (klen <= FLOW_AGG_INLINE_KEY) {
+        /* Short keys compare as two words against a zero-padded copy. */
+        uint64_t kw[2] = {0, 0};
         if (klen)
-            memcpy(e->key.inl, key, klen);
+            memcpy(kw, key, klen);
+        for (;; i = (i + 1) & mask) {
+            e = &t->slots[i];
+            if (!e->tag)
+                break;
+            if (e->tag == tag && e->klen == klen && memcmp(e->key.inl, kw, 16) == 0) {
+                *isnew = 0;
+                return e;
+            }
+        }
+        memcpy(e->key.inl, kw, 16);
+        e->klen = (uint8_t)klen;
     } else {
+        for (;; i = (i + 1) & mask) {
+            e = &t->slots[i];
+            if (!e->tag)
+                break;
+            if (e->tag == tag && e->klen == FLOW_AGG_EXT && e->key.ext.len == klen &&
+                memcmp(e->key.ext.ptr, key, klen) == 0) {
+                *isnew = 0;
+                return e;
+            }
+        }
         uint8_t *k = flow__arena_alloc(&t->arena, klen);
         memcpy(k, key, klen);
-        e->key.ptr = k;
+        e->key.ext.ptr = k;
+        e->key.ext.len = klen;
+        e->klen = FLOW_AGG_EXT;
     }
+    /* Empty slots are all zero: the value is inline and empty. */
+    e->tag = tag;
     t->count++;
     *isnew = 1;
     return e;
@@ -193,26 +195,38 @@ flow__agg_entry_t *flow__agg_upsert(flow__aggtable_t *t, const void *key, size_t
 
 void flow__agg_set_val(flow__aggtable_t *t, flow__agg_entry_t *e, const void *v, size_t vlen)
 {
-    void *dst;
-    if (e->vcap && e->vcap >= vlen)
-        dst = e->val.ptr;
-    else if (!e->vcap && vlen <= 8)
-        dst = &e->val.inl;
-    else
-        dst = flow__arena_alloc(&t->arena, vlen < 16 ? 16 : vlen + vlen / 2);
-    /* Copy before touching the union: v may be the entry's own inline value. */
-    if (vlen && dst != v)
-        memmove(dst, v, vlen);
-    if (dst != e->val.ptr && dst != (void *)&e->val.inl) {
-        e->vcap = (uint32_t)(vlen < 16 ? 16 : vlen + vlen / 2);
-        e->val.ptr = dst;
+    if (e->vlen == FLOW_AGG_EXT) {
+        flow__agg_vhdr_t *h = (flow__agg_vhdr_t *)e->val.ptr - 1;
+        if (h->cap >= vlen) {
+            if (vlen && v != e->val.ptr)
+                memmove(e->val.ptr, v, vlen);
+            h->len = (uint32_t)vlen;
+            return;
+        }
+    } else if (vlen <= 8) {
+        uint64_t w = 0; /* v may be the entry's own inline value. */
+        if (vlen)
+            memcpy(&w, v, vlen);
+        e->val.inl = w;
+        e->vlen = (uint8_t)vlen;
+        return;
     }
-    e->vlen = (uint32_t)vlen;
+    /* Room for growth (a concatenation grows one value at a time). */
+    size_t cap = vlen < 16 ? 16 : vlen + vlen / 2;
+    if (cap > FLOW_REC_MAX)
+        cap = FLOW_REC_MAX;
+    flow__agg_vhdr_t *h = flow__arena_alloc(&t->arena, sizeof *h + cap);
+    if (vlen)
+        memcpy(h + 1, v, vlen); /* v may be the old value: the arena keeps it. */
+    h->len = (uint32_t)vlen;
+    h->cap = (uint32_t)cap;
+    e->val.ptr = (uint8_t *)(h + 1);
+    e->vlen = FLOW_AGG_EXT;
 }
 
 flow_rec_t flow__agg_rec(flow__agg_entry_t *e)
 {
-    flow_rec_t r = {flow__agg_key(e), e->klen, flow__agg_val(e), e->vlen};
+    flow_rec_t r = {flow__agg_key(e), flow__agg_klen(e), flow__agg_val(e), flow__agg_vlen(e)};
     return r;
 }
 
@@ -221,37 +235,39 @@ size_t flow__agg_bytes(const flow__aggtable_t *t)
     return t->cap * sizeof *t->slots + t->arena.allocated;
 }
 
-typedef struct sort_ctx {
-    uint32_t (*part)(uint64_t, void *); /* Partition of a hash, or NULL. */
-    void *ud;                           /* Its argument. */
-} sort_ctx_t;
+/* An entry with its partition, for sorting. */
+typedef struct sort_item {
+    flow__agg_entry_t *e; /* The entry. */
+    uint32_t part;        /* Its partition (0 when unpartitioned). */
+} sort_item_t;
 
-static int entry_cmp(const void *pa, const void *pb, void *arg)
+static int item_cmp(const void *pa, const void *pb)
 {
-    const sort_ctx_t *sc = arg;
-    const flow__agg_entry_t *a = *(flow__agg_entry_t *const *)pa;
-    const flow__agg_entry_t *b = *(flow__agg_entry_t *const *)pb;
-    if (sc->part) {
-        uint32_t x = sc->part(a->hash, sc->ud), y = sc->part(b->hash, sc->ud);
-        if (x != y)
-            return x < y ? -1 : 1;
-    }
-    size_t n = a->klen < b->klen ? a->klen : b->klen;
-    int c = n ? memcmp(flow__agg_key(a), flow__agg_key(b), n) : 0;
+    const sort_item_t *a = pa, *b = pb;
+    if (a->part != b->part)
+        return a->part < b->part ? -1 : 1;
+    size_t al = flow__agg_klen(a->e), bl = flow__agg_klen(b->e);
+    size_t n = al < bl ? al : bl;
+    int c = n ? memcmp(flow__agg_key(a->e), flow__agg_key(b->e), n) : 0;
     if (c)
         return c;
-    return (a->klen > b->klen) - (a->klen < b->klen);
+    return (al > bl) - (al < bl);
 }
 
 flow__agg_entry_t **flow__agg_sorted(flow__aggtable_t *t, uint32_t (*part)(uint64_t, void *),
                                      void *ud)
 {
-    flow__agg_entry_t **v = flow__malloc(sizeof *v * (t->count ? t->count : 1));
-    size_t n = 0;
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->slots[i].hash)
-            v[n++] = &t->slots[i];
-    sort_ctx_t sc = {part, ud};
-    qsort_r(v, n, sizeof *v, entry_cmp, &sc);
+    size_t n = 0, max = t->count ? t->count : 1;
+    sort_item_t *items = flow__malloc(sizeof *items * max);
+    for (size_t i = 0; i < t->cap; i++) {
+        flow__agg_entry_t *e = &t->slots[i];
+        if (e->tag)
+            items[n++] = (sort_item_t){e, part ? part(flow__agg_entry_hash(e), ud) : 0};
+    }
+    qsort(items, n, sizeof *items, item_cmp);
+    flow__agg_entry_t **v = flow__malloc(sizeof *v * max);
+    for (size_t i = 0; i < n; i++)
+        v[i] = items[i].e;
+    flow__free(items);
     return v;
 }

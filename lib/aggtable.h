@@ -1,34 +1,47 @@
 /* aggtable.h - the hash table of map-side combine and reduce-side aggregation
- * Open addressing with linear probing over a power-of-two array of entries,
- * keyed by key bytes and their XXH3 hash. Keys of up to 16 bytes live inline
- * in the entry, longer ones in the table's arena; values of up to 8 bytes live
- * inline too (so a wordcount's counts cost no pointer chase), longer ones in
- * the arena, reused in place when a new value fits. The table grows at 70%
- * load. flow__agg_bytes is what the table holds, for the memory budget.
- * Entries move when the table grows: pointers from upsert are valid until the
- * next upsert. */
+ * Open addressing with linear probing over a power-of-two array of 32-byte
+ * entries, two to a cache line, so that a probe costs one miss (the table
+ * of a word count is far larger than the caches). An entry keeps 32 bits of
+ * the key's XXH3 hash (the low half: the partitioner uses the high one),
+ * keys of up to 16 bytes inline and longer ones in the table's arena, values
+ * of up to 8 bytes inline (a wordcount's counts cost no pointer chase) and
+ * longer ones in the arena behind a length header, reused in place when a
+ * new value fits. The table grows at 70% load. flow__agg_bytes is what the
+ * table holds, for the memory budget. Entries move when the table grows:
+ * pointers from upsert are valid until the next upsert. */
 #ifndef FLOW_AGGTABLE_H
 #define FLOW_AGGTABLE_H
 
 #include "rec.h"
 
 #define FLOW_AGG_INLINE_KEY 16
+#define FLOW_AGG_EXT 0xFF /* klen or vlen byte: the bytes are in the arena. */
 
 typedef struct flow__agg_entry {
-    uint64_t hash;  /* XXH3-64 of the key; 0 marks an empty slot (real 0 -> 1). */
-    uint32_t klen;  /* Key length. */
-    uint32_t vlen;  /* Value length. */
-    uint32_t vcap;  /* Capacity of the out-of-line value, or 0 when inline. */
-    uint32_t keyed; /* The record had a key (always 1 for shuffles). */
+    uint32_t tag;  /* Low half of the key's XXH3-64 (0 -> 1); 0 marks an empty slot. */
+    uint8_t klen;  /* Key length up to FLOW_AGG_INLINE_KEY, or FLOW_AGG_EXT. */
+    uint8_t vlen;  /* Value length up to 8, or FLOW_AGG_EXT. */
+    uint16_t pad;  /* Zero. */
     union {
-        uint8_t inl[FLOW_AGG_INLINE_KEY]; /* Short key bytes. */
-        const uint8_t *ptr;               /* Long key in the arena. */
+        uint8_t inl[FLOW_AGG_INLINE_KEY]; /* Short key bytes, zero-padded. */
+        struct {
+            const uint8_t *ptr;           /* Long key in the arena. */
+            uint64_t len;                 /* Its length. */
+        } ext;
     } key;
     union {
         uint64_t inl;  /* Value of up to 8 bytes (8-aligned). */
-        uint8_t *ptr;  /* Longer value in the arena (8-aligned). */
+        uint8_t *ptr;  /* Longer value in the arena (8-aligned), after a vhdr. */
     } val;
 } flow__agg_entry_t;
+
+_Static_assert(sizeof(flow__agg_entry_t) == 32, "two entries to a cache line");
+
+/* The header of a value in the arena. */
+typedef struct flow__agg_vhdr {
+    uint32_t len; /* Value length. */
+    uint32_t cap; /* Bytes after the header. */
+} flow__agg_vhdr_t;
 
 typedef struct flow__aggtable {
     flow__agg_entry_t *slots; /* The table. */
@@ -59,16 +72,44 @@ uint64_t flow__agg_hash(const void *key, size_t klen);
 /* The entry of key, inserting an empty one (vlen 0) when absent (*isnew). */
 flow__agg_entry_t *flow__agg_upsert(flow__aggtable_t *t, const void *key, size_t klen,
                                     uint64_t hash, int *isnew);
+static inline int flow__agg_used(const flow__agg_entry_t *e)
+{
+    return e->tag != 0;
+}
+static inline size_t flow__agg_klen(const flow__agg_entry_t *e)
+{
+    return e->klen == FLOW_AGG_EXT ? (size_t)e->key.ext.len : e->klen;
+}
 static inline const void *flow__agg_key(const flow__agg_entry_t *e)
 {
-    return e->klen <= FLOW_AGG_INLINE_KEY ? e->key.inl : e->key.ptr;
+    return e->klen == FLOW_AGG_EXT ? e->key.ext.ptr : e->key.inl;
+}
+static inline size_t flow__agg_vlen(const flow__agg_entry_t *e)
+{
+    return e->vlen == FLOW_AGG_EXT ? ((const flow__agg_vhdr_t *)e->val.ptr - 1)->len : e->vlen;
 }
 static inline void *flow__agg_val(flow__agg_entry_t *e)
 {
-    return e->vcap ? (void *)e->val.ptr : (void *)&e->val.inl;
+    return e->vlen == FLOW_AGG_EXT ? (void *)e->val.ptr : (void *)&e->val.inl;
+}
+/* The full hash of the entry's key (recomputed: the entry keeps half). */
+uint64_t flow__agg_entry_hash(const flow__agg_entry_t *e);
+/* The tag an entry keeps of a hash. */
+static inline uint32_t flow__agg_tag(uint64_t hash)
+{
+    uint32_t tag = (uint32_t)hash;
+    return tag ? tag : 1;
+}
+/* The home slot of a tag: multiplicative hashing of the salted tag, top bits. */
+static inline size_t flow__agg_slot(const flow__aggtable_t *t, uint32_t tag)
+{
+    return (size_t)(((uint64_t)(tag ^ (uint32_t)t->salt) * 0x9E3779B97F4A7C15ull) >> t->shift);
 }
 /* Start loading the home slot of hash into the cache. */
-void flow__agg_prefetch(const flow__aggtable_t *t, uint64_t hash);
+static inline void flow__agg_prefetch(const flow__aggtable_t *t, uint64_t hash)
+{
+    __builtin_prefetch(&t->slots[flow__agg_slot(t, flow__agg_tag(hash))], 1);
+}
 /* Store v as the entry's value (v may point into the entry's own value). */
 void flow__agg_set_val(flow__aggtable_t *t, flow__agg_entry_t *e, const void *v, size_t vlen);
 /* The entry as a keyed record (valid until the table changes). */
@@ -78,8 +119,9 @@ size_t flow__agg_bytes(const flow__aggtable_t *t);
 /* Free this thread's kept slot array (when an executor thread or a runner
  * ends). */
 void flow__agg_release_spare(void);
-/* The entries in use, sorted by (part(hash), key bytes) when part is given
- * or by key bytes alone; an array the caller frees with flow__free. */
+/* The entries in use, sorted by (part(hash of the key), key bytes) when
+ * part is given or by key bytes alone; an array the caller frees with
+ * flow__free. */
 flow__agg_entry_t **flow__agg_sorted(flow__aggtable_t *t, uint32_t (*part)(uint64_t, void *),
                                      void *ud);
 

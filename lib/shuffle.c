@@ -178,7 +178,7 @@ static int builtin_merge(flow_task_t *t, flow__aggtable_t *tb, flow__agg_entry_t
         return FLOW_OK;
     }
     if (kind == FLOW_CONCAT) {
-        size_t old = e->vlen;
+        size_t old = flow__agg_vlen(e);
         uint8_t *tmp = flow__arena_alloc(&tb->arena, old + vlen);
         memcpy(tmp, flow__agg_val(e), old);
         memcpy(tmp + old, v, vlen);
@@ -231,7 +231,7 @@ static int comb_apply(flow_task_t *t, comb_t *c, flow__aggtable_t *tb, flow__agg
         return FLOW_OK;
     } else {
         flow_rec_t a = isnew ? flow_rec_kv(r->key, r->klen, g->zero, g->zero_len)
-                             : flow_rec_kv(r->key, r->klen, flow__agg_val(e), e->vlen);
+                             : flow_rec_kv(r->key, r->klen, flow__agg_val(e), flow__agg_vlen(e));
         out = a;
         rc = (as_value ? c->merge_value : c->merge_combiners)(t, &a, r, &out, &c->arg);
     }
@@ -280,7 +280,9 @@ static uint32_t entry_part(uint64_t hash, void *ud)
 /* The reduce partition of a table entry. */
 static int entry_partition(mapside_t *ms, flow__agg_entry_t *e, uint32_t *out)
 {
-    return part_of(ms->t, &ms->part, flow__agg_key(e), e->klen, e->hash, out);
+    size_t klen = flow__agg_klen(e);
+    uint64_t h = ms->part.spec->kind == FLOW_PART_HASH ? flow__agg_entry_hash(e) : 0;
+    return part_of(ms->t, &ms->part, flow__agg_key(e), klen, h, out);
 }
 
 static int spill_table(mapside_t *ms, flow__spill_writer_t *w)
@@ -305,7 +307,7 @@ static int spill_table(mapside_t *ms, flow__spill_writer_t *w)
     } else {
         uint32_t cur = UINT32_MAX;
         for (size_t i = 0; rc == FLOW_OK && i < ms->table.count; i++) {
-            uint32_t p = entry_part(v[i]->hash, ms);
+            uint32_t p = entry_part(flow__agg_entry_hash(v[i]), ms);
             if (p != cur && (rc = flow__spill_segment(w, p, err)) == FLOW_OK)
                 cur = p;
             flow_rec_t rec = flow__agg_rec(v[i]);
@@ -440,7 +442,7 @@ static int table_to_buckets(mapside_t *ms)
 {
     for (size_t i = 0; i < ms->table.cap; i++) {
         flow__agg_entry_t *e = &ms->table.slots[i];
-        if (!e->hash)
+        if (!flow__agg_used(e))
             continue;
         uint32_t p;
         int rc = entry_partition(ms, e, &p);
@@ -489,7 +491,7 @@ static int merge_combined(mapside_t *ms, flow__spill_writer_t *w, uint32_t r)
                                                 &isnew);
         flow__agg_set_val(&one, e, cur[m].val, cur[m].vlen);
         /* Compare with the entry's copy of the key: cur[m] moves on below. */
-        flow_rec_t key = flow_rec_kv(flow__agg_key(e), e->klen, "", 0);
+        flow_rec_t key = flow_rec_kv(flow__agg_key(e), flow__agg_klen(e), "", 0);
         for (int i = 0; i < n && rc == FLOW_OK; i++) {
             if (!live[i] || (i != m && key_order(&cur[i], &key) != 0))
                 continue;
@@ -501,9 +503,7 @@ static int merge_combined(mapside_t *ms, flow__spill_writer_t *w, uint32_t r)
         flow_rec_t merged = flow__agg_rec(e);
         if (rc == FLOW_OK)
             rc = flow__spill_put(w, &merged, err);
-        e->hash = 0; /* Empty the one-entry table again. */
-        one.count = 0;
-        flow__arena_reset(&one.arena);
+        flow__agg_clear_only(&one, e); /* Empty the one-entry table again. */
     }
     flow__agg_free(&one);
     for (int i = 0; i < n; i++)
@@ -899,7 +899,7 @@ static int agg_overflow(flow__shuf_reader_t *r)
         r->sorter = new_sorter(r, flow__sorter_cmp_keys, NULL, 0);
     for (size_t i = 0; i < r->table.cap; i++) {
         flow__agg_entry_t *e = &r->table.slots[i];
-        if (!e->hash)
+        if (!flow__agg_used(e))
             continue;
         flow_rec_t rec = flow__agg_rec(e);
         int rc = flow__sorter_add(r->sorter, &rec, r->t->err);
@@ -978,7 +978,7 @@ static int next_agg_sorted(flow__shuf_reader_t *r, flow_rec_t *out)
     r->merge_e = e;
     r->has_pending = 0;
     while ((rc = flow__sorter_next(r->sorter, &rec, r->t->err)) == 1) {
-        if (rec.klen != e->klen || memcmp(rec.key, flow__agg_key(e), rec.klen) != 0) {
+        if (rec.klen != flow__agg_klen(e) || memcmp(rec.key, flow__agg_key(e), rec.klen) != 0) {
             keep_pending(r, &rec);
             break;
         }
@@ -1007,7 +1007,7 @@ static int next_agg(flow__shuf_reader_t *r, flow_rec_t *out)
         return next_agg_sorted(r, out);
     while (r->slot < r->table.cap) {
         flow__agg_entry_t *e = &r->table.slots[r->slot++];
-        if (e->hash) {
+        if (flow__agg_used(e)) {
             *out = flow__agg_rec(e);
             return 1;
         }

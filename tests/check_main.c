@@ -17,6 +17,7 @@ int main(void)
     srunner_add_suite(sr, wire_suite());
     srunner_add_suite(sr, codec_suite());
     srunner_add_suite(sr, sorter_suite());
+    srunner_add_suite(sr, aggtable_suite());
     srunner_add_suite(sr, context_suite());
     srunner_add_suite(sr, dataset_suite());
     srunner_add_suite(sr, actions_suite());

@@ -13,6 +13,7 @@ Suite *plan_suite(void);
 Suite *wire_suite(void);
 Suite *codec_suite(void);
 Suite *sorter_suite(void);
+Suite *aggtable_suite(void);
 Suite *context_suite(void);
 Suite *dataset_suite(void);
 Suite *actions_suite(void);
