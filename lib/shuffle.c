@@ -245,9 +245,37 @@ static int comb_apply(flow_task_t *t, comb_t *c, flow__aggtable_t *tb, flow__agg
 
 /* ---- Map side ------------------------------------------------------------------------ */
 
-/* Pushed records are combined in batches: hash a batch, prefetch the slots,
- * then combine, so that table cache misses overlap instead of queueing. */
+/* Records are combined in batches: hash a batch, prefetch the slots, then
+ * combine, so that table cache misses overlap instead of queueing. A batched
+ * record is copied (the bytes it points at may not outlive the next one). */
 #define FLOW_BATCH 16
+
+typedef struct batch {
+    int n;                               /* Records waiting. */
+    flow_rec_t rec[FLOW_BATCH];          /* They point into bytes. */
+    uint64_t hash[FLOW_BATCH];           /* Their key hashes. */
+    uint32_t tag[FLOW_BATCH];            /* The caller's tag of each. */
+    uint64_t bytes[FLOW_BATCH][8];       /* Copies of their bytes (key, then value). */
+} batch_t;
+
+/* Copy keyed record r into the batch, hash its key and prefetch its slot of
+ * tb: 1, or 0 (nothing done) when r has no key or is too big to batch. */
+static int batch_add(batch_t *b, const flow__aggtable_t *tb, const flow_rec_t *r, uint32_t tag)
+{
+    size_t kl = r->klen, vo = flow__pad8(kl);
+    if (!r->key || vo + r->vlen > sizeof b->bytes[0])
+        return 0;
+    int i = b->n++;
+    uint8_t *p = (uint8_t *)b->bytes[i];
+    memcpy(p, r->key, kl);
+    if (r->vlen)
+        memcpy(p + vo, r->val, r->vlen); /* The value stays 8-aligned. */
+    b->rec[i] = flow_rec_kv(p, kl, p + vo, r->vlen);
+    b->hash[i] = flow__agg_hash(p, kl);
+    b->tag[i] = tag;
+    flow__agg_prefetch(tb, b->hash[i]);
+    return 1;
+}
 
 typedef struct mapside {
     flow_task_t *t;              /* Task. */
@@ -264,10 +292,7 @@ typedef struct mapside {
     uint64_t spill_bytes;        /* Bytes spilled. */
     flow__arena_t arena;         /* Partitioner state. */
     uint64_t *nrec;              /* Records taken (the task's count). */
-    int nbatch;                  /* Records waiting in batch. */
-    flow_rec_t batch[FLOW_BATCH];   /* Pushed records whose slots are being prefetched. */
-    uint64_t hashes[FLOW_BATCH];    /* Their key hashes. */
-    uint64_t bytes[FLOW_BATCH][8];  /* Copies of their bytes (key, then value). */
+    batch_t batch;               /* Records whose slots are being prefetched. */
 } mapside_t;
 
 static uint32_t entry_part(uint64_t hash, void *ud)
@@ -407,34 +432,25 @@ static int map_add_hashed(mapside_t *ms, const flow_rec_t *r, uint64_t h)
 /* Combine the batched records. */
 static int batch_flush(mapside_t *ms)
 {
-    int n = ms->nbatch, rc = FLOW_OK;
-    ms->nbatch = 0;
+    int n = ms->batch.n, rc = FLOW_OK;
+    ms->batch.n = 0;
     for (int i = 0; i < n && rc == FLOW_OK; i++)
-        rc = map_add_hashed(ms, &ms->batch[i], ms->hashes[i]);
+        rc = map_add_hashed(ms, &ms->batch.rec[i], ms->batch.hash[i]);
     return rc;
 }
 
-/* The consumer of records pushed by a flat_map (flow__iter_push). Small keyed
- * records on their way to a combiner are batched (copied: the UDF's bytes
- * may not outlive the emit); the rest go straight in. */
+/* Take one record of the task's input (pushed by a flat_map through
+ * flow__iter_push, or pulled). Small keyed records on their way to a
+ * combiner are batched; the rest go straight in. */
 static int map_push(void *ud, const flow_rec_t *r)
 {
     mapside_t *ms = ud;
     (*ms->nrec)++;
-    size_t kl = r->key ? r->klen : 0, vo = flow__pad8(kl);
-    if (!ms->combine || !r->key || vo + r->vlen > sizeof ms->bytes[0]) {
+    if (!ms->combine || !batch_add(&ms->batch, &ms->table, r, 0)) {
         int rc = batch_flush(ms);
         return rc < 0 ? rc : map_add(ms, r);
     }
-    int i = ms->nbatch++;
-    uint8_t *b = (uint8_t *)ms->bytes[i];
-    memcpy(b, r->key, kl);
-    if (r->vlen)
-        memcpy(b + vo, r->val, r->vlen); /* The value stays 8-aligned. */
-    ms->batch[i] = flow_rec_kv(b, kl, b + vo, r->vlen);
-    ms->hashes[i] = flow__agg_hash(b, kl);
-    flow__agg_prefetch(&ms->table, ms->hashes[i]);
-    return ms->nbatch == FLOW_BATCH ? batch_flush(ms) : FLOW_OK;
+    return ms->batch.n == FLOW_BATCH ? batch_flush(ms) : FLOW_OK;
 }
 
 /* Table entries into the buckets (the end of a task that never spilled). */
@@ -639,16 +655,17 @@ int flow__sink_shuffle(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *i
         if (rc == 1 && (rc = batch_flush(&ms)) == FLOW_OK)
             rc = 1;
         while (rc == 0 && (rc = flow_iter_next(in, &r)) == 1) {
-            (*nrec)++;
             t->partition = part;
             t->dataset = 0;
-            if ((rc = map_add(&ms, &r)) < 0)
+            if ((rc = map_push(&ms, &r)) < 0)
                 break;
             if (flow__task_cancelled(t)) {
                 rc = FLOW_ECANCELED;
                 break;
             }
         }
+        if (rc == 0)
+            rc = batch_flush(&ms);
         t->partition = part;
         if (rc == 0 || rc == 1)
             rc = map_finish(&ms, out);
@@ -843,6 +860,7 @@ struct flow__shuf_reader {
     uint64_t spill_bytes;         /* Bytes spilled. */
     uint64_t mem;                 /* Execution memory granted. */
     flow__agg_entry_t *merge_e;   /* AGG after an overflow: the key being merged. */
+    batch_t batch;                /* AGG: records whose slots are being prefetched. */
 };
 
 int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
@@ -911,26 +929,47 @@ static int agg_overflow(flow__shuf_reader_t *r)
     return FLOW_OK;
 }
 
+/* Fold record rec (of input tag, its key hashing to h) into the table. */
+static int agg_add(flow__shuf_reader_t *r, const flow_rec_t *rec, uint64_t h, uint32_t tag)
+{
+    int isnew, rc;
+    flow__agg_entry_t *e = flow__agg_upsert(&r->table, rec->key, rec->klen, h, &isnew);
+    /* Map outputs hold combiners; a narrow (co-partitioned) input, values. */
+    int as_value = r->spec->inputs[tag].shuffle == 0;
+    if ((rc = comb_apply(r->t, &r->comb, &r->table, e, isnew, rec, as_value)) < 0)
+        return rc;
+    if (!flow__task_exec_grow(r->t, &r->mem, flow__agg_bytes(&r->table)) &&
+        (rc = agg_overflow(r)) < 0)
+        return rc;
+    return flow__task_cancelled(r->t) ? FLOW_ECANCELED : FLOW_OK;
+}
+
+static int agg_flush(flow__shuf_reader_t *r)
+{
+    batch_t *b = &r->batch;
+    int n = b->n, rc = FLOW_OK;
+    b->n = 0;
+    for (int i = 0; i < n && rc == FLOW_OK; i++)
+        rc = agg_add(r, &b->rec[i], b->hash[i], b->tag[i]);
+    return rc;
+}
+
 static int drain_agg(flow__shuf_reader_t *r)
 {
     flow_rec_t rec;
     uint32_t tag;
     int rc;
     while ((rc = fetch_next(&r->fetch, &rec, &tag)) == 1) {
-        int isnew;
-        uint64_t h = flow__agg_hash(rec.key, rec.klen);
-        flow__agg_entry_t *e = flow__agg_upsert(&r->table, rec.key, rec.klen, h, &isnew);
-        /* Map outputs hold combiners; a narrow (co-partitioned) input, values. */
-        int as_value = r->spec->inputs[tag].shuffle == 0;
-        if ((rc = comb_apply(r->t, &r->comb, &r->table, e, isnew, &rec, as_value)) < 0)
+        if (batch_add(&r->batch, &r->table, &rec, tag)) {
+            if (r->batch.n == FLOW_BATCH && (rc = agg_flush(r)) < 0)
+                return rc;
+            continue;
+        }
+        if ((rc = agg_flush(r)) < 0 ||
+            (rc = agg_add(r, &rec, flow__agg_hash(rec.key, rec.klen), tag)) < 0)
             return rc;
-        if (!flow__task_exec_grow(r->t, &r->mem, flow__agg_bytes(&r->table)) &&
-            (rc = agg_overflow(r)) < 0)
-            return rc;
-        if (flow__task_cancelled(r->t))
-            return FLOW_ECANCELED;
     }
-    if (rc < 0)
+    if (rc < 0 || (rc = agg_flush(r)) < 0)
         return rc;
     if (r->sorter) {
         if ((rc = agg_overflow(r)) < 0 || (rc = flow__sorter_finish(r->sorter, r->t->err)) < 0)
