@@ -92,6 +92,18 @@ static inline void *flow__agg_val(flow__agg_entry_t *e)
 {
     return e->vlen == FLOW_AGG_EXT ? (void *)e->val.ptr : (void *)&e->val.inl;
 }
+/* The entry's value when it is an inline 8-byte word (a count, a sum), else
+ * NULL. */
+static inline uint64_t *flow__agg_word(flow__agg_entry_t *e)
+{
+    return e->vlen == 8 ? &e->val.inl : NULL;
+}
+/* Make the value of a new (empty) entry the 8-byte word w. */
+static inline void flow__agg_set_word(flow__agg_entry_t *e, uint64_t w)
+{
+    e->val.inl = w;
+    e->vlen = 8;
+}
 /* The full hash of the entry's key (recomputed: the entry keeps half). */
 uint64_t flow__agg_entry_hash(const flow__agg_entry_t *e);
 /* The tag an entry keeps of a hash. */

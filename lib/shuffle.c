@@ -208,6 +208,41 @@ static int builtin_merge(flow_task_t *t, flow__aggtable_t *tb, flow__agg_entry_t
     return FLOW_OK;
 }
 
+/* The short path of the commonest combiners, built-in sums and counts over
+ * 8-byte values: fold r into e, 1 when done, 0 when the general path must
+ * (other combiners, other lengths: the errors are its to report). */
+static inline int sum_fast(const comb_t *c, flow__agg_entry_t *e, int isnew,
+                           const flow_rec_t *r, int as_value)
+{
+    if (c->spec->kind != FLOW_AGG_BUILTIN)
+        return 0;
+    uint8_t kind = c->spec->builtin;
+    uint64_t *w = flow__agg_word(e), y;
+    if (kind == FLOW_COUNT && as_value) {
+        if (isnew)
+            flow__agg_set_word(e, 1);
+        else if (w)
+            (*w)++;
+        return isnew || w;
+    }
+    if ((kind != FLOW_SUM_I64 && kind != FLOW_SUM_F64 && kind != FLOW_COUNT) ||
+        r->vlen != 8 || (!isnew && !w))
+        return 0;
+    memcpy(&y, r->val, 8);
+    if (isnew) {
+        flow__agg_set_word(e, y);
+    } else if (kind == FLOW_SUM_F64) {
+        double a, b;
+        memcpy(&a, w, 8);
+        memcpy(&b, &y, 8);
+        a += b;
+        memcpy(w, &a, 8);
+    } else {
+        *w += y; /* Counts merge by adding; int64 sums wrap as two's complement. */
+    }
+    return 1;
+}
+
 /* Fold record r (a value when as_value, else a combiner) into its entry. */
 static int comb_apply(flow_task_t *t, comb_t *c, flow__aggtable_t *tb, flow__agg_entry_t *e,
                       int isnew, const flow_rec_t *r, int as_value)
@@ -429,13 +464,28 @@ static int map_add_hashed(mapside_t *ms, const flow_rec_t *r, uint64_t h)
     return flow__task_exec_grow(t, &ms->mem, ms->held) ? FLOW_OK : map_spill(ms);
 }
 
-/* Combine the batched records. */
+/* Combine the batched records (all keyed). Sums and counts take the short
+ * path, with the memory checked once per batch. */
 static int batch_flush(mapside_t *ms)
 {
-    int n = ms->batch.n, rc = FLOW_OK;
-    ms->batch.n = 0;
-    for (int i = 0; i < n && rc == FLOW_OK; i++)
-        rc = map_add_hashed(ms, &ms->batch.rec[i], ms->batch.hash[i]);
+    batch_t *b = &ms->batch;
+    int n = b->n, rc = FLOW_OK, fast = 0;
+    b->n = 0;
+    for (int i = 0; i < n && rc == FLOW_OK; i++) {
+        int isnew;
+        flow__agg_entry_t *e =
+            flow__agg_upsert(&ms->table, b->rec[i].key, b->rec[i].klen, b->hash[i], &isnew);
+        if (sum_fast(&ms->comb, e, isnew, &b->rec[i], 1)) {
+            fast = 1;
+            continue;
+        }
+        if ((rc = comb_apply(ms->t, &ms->comb, &ms->table, e, isnew, &b->rec[i], 1)) == FLOW_OK &&
+            !flow__task_exec_grow(ms->t, &ms->mem, flow__agg_bytes(&ms->table)))
+            rc = map_spill(ms);
+    }
+    if (rc == FLOW_OK && fast &&
+        !flow__task_exec_grow(ms->t, &ms->mem, flow__agg_bytes(&ms->table)))
+        rc = map_spill(ms);
     return rc;
 }
 
@@ -929,6 +979,16 @@ static int agg_overflow(flow__shuf_reader_t *r)
     return FLOW_OK;
 }
 
+/* After the table grew: move it to the sorter when it passes the grant. */
+static int agg_check(flow__shuf_reader_t *r)
+{
+    int rc;
+    if (!flow__task_exec_grow(r->t, &r->mem, flow__agg_bytes(&r->table)) &&
+        (rc = agg_overflow(r)) < 0)
+        return rc;
+    return flow__task_cancelled(r->t) ? FLOW_ECANCELED : FLOW_OK;
+}
+
 /* Fold record rec (of input tag, its key hashing to h) into the table. */
 static int agg_add(flow__shuf_reader_t *r, const flow_rec_t *rec, uint64_t h, uint32_t tag)
 {
@@ -938,20 +998,28 @@ static int agg_add(flow__shuf_reader_t *r, const flow_rec_t *rec, uint64_t h, ui
     int as_value = r->spec->inputs[tag].shuffle == 0;
     if ((rc = comb_apply(r->t, &r->comb, &r->table, e, isnew, rec, as_value)) < 0)
         return rc;
-    if (!flow__task_exec_grow(r->t, &r->mem, flow__agg_bytes(&r->table)) &&
-        (rc = agg_overflow(r)) < 0)
-        return rc;
-    return flow__task_cancelled(r->t) ? FLOW_ECANCELED : FLOW_OK;
+    return agg_check(r);
 }
 
+/* Fold the batched records in. Sums and counts take the short path, with
+ * the memory checked once per batch. */
 static int agg_flush(flow__shuf_reader_t *r)
 {
     batch_t *b = &r->batch;
-    int n = b->n, rc = FLOW_OK;
+    int n = b->n, rc = FLOW_OK, fast = 0;
     b->n = 0;
-    for (int i = 0; i < n && rc == FLOW_OK; i++)
-        rc = agg_add(r, &b->rec[i], b->hash[i], b->tag[i]);
-    return rc;
+    for (int i = 0; i < n && rc == FLOW_OK; i++) {
+        int isnew, as_value = r->spec->inputs[b->tag[i]].shuffle == 0;
+        const flow_rec_t *rec = &b->rec[i];
+        flow__agg_entry_t *e = flow__agg_upsert(&r->table, rec->key, rec->klen, b->hash[i], &isnew);
+        if (sum_fast(&r->comb, e, isnew, rec, as_value)) {
+            fast = 1;
+            continue;
+        }
+        if ((rc = comb_apply(r->t, &r->comb, &r->table, e, isnew, rec, as_value)) == FLOW_OK)
+            rc = agg_check(r);
+    }
+    return rc == FLOW_OK && fast ? agg_check(r) : rc;
 }
 
 static int drain_agg(flow__shuf_reader_t *r)

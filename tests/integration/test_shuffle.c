@@ -1848,6 +1848,55 @@ START_TEST(test_unkeyed_record_einval)
 }
 END_TEST
 
+/* Keyed records (key i % 5) whose values are 8 bytes, except record bad's,
+ * which has 4: a built-in sum refuses it, on whichever side it meets it. */
+static int odd_value(flow_task_t *t, const flow_rec_t *in, flow_emit_t *out,
+                     const flow_buf_t *arg)
+{
+    (void)t;
+    int64_t i = flow_i64(in->val), bad = flow_i64(arg->data), k = i % 5;
+    return flow_emit_kv(out, &k, sizeof k, &i, i == bad ? 4 : 8);
+}
+
+START_TEST(test_builtin_sum_wrong_length_einval)
+{
+    static const flow_combiner_t kinds[] = {FLOW_SUM_I64, FLOW_SUM_F64};
+    static const char *const names[] = {"sum_i64", "sum_f64"};
+    /* The bad record first for its key (a new entry), later (an existing
+     * one), and alone in a map partition of its own. */
+    static const int64_t bads[] = {0, 57, 99};
+    int64_t v[100];
+    for (int i = 0; i < 100; i++)
+        v[i] = i;
+    for (int k = 0; k < 2; k++) {
+        for (int b = 0; b < 3; b++) {
+            flow_context_t *ctx = open_ctx(_i, NULL);
+            flow_dataset_t *src = flow_dataset_parallelize_i64(ctx, v, b == 2 ? 99 : 100, 3);
+            if (b == 2) {
+                /* One more partition holding only record 99. */
+                flow_dataset_t *last = flow_dataset_parallelize_i64(ctx, &v[99], 1, 1);
+                flow_dataset_t *parts[2] = {src, last};
+                flow_dataset_t *u = flow_dataset_union_all(parts, 2);
+                flow_dataset_destroy(&src);
+                flow_dataset_destroy(&last);
+                src = u;
+            }
+            flow_dataset_t *kv = flow_dataset_flat_map(src, odd_value, &bads[b], 8);
+            flow_dataset_t *d = flow_dataset_combine_builtin(kv, kinds[k], 2);
+            uint64_t n = 0;
+            ck_assert_int_eq(flow_dataset_count(d, &n), FLOW_EINVAL);
+            assert_error_has(ctx, names[k]);
+            assert_error_has(ctx, "a value of 4 bytes");
+            assert_error_has(ctx, "expected 8");
+            flow_dataset_destroy(&d);
+            flow_dataset_destroy(&kv);
+            flow_dataset_destroy(&src);
+            close_ctx(&ctx);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_partitioner_out_of_range_einval)
 {
     flow_context_t *ctx = open_ctx(_i, NULL);
@@ -1946,6 +1995,7 @@ Suite *shuffle_suite(void)
 
     tc = tcase_of("errors", 60);
     tcase_add_loop_test(tc, test_unkeyed_record_einval, 0, TEST_NMASTERS);
+    tcase_add_loop_test(tc, test_builtin_sum_wrong_length_einval, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_partitioner_out_of_range_einval, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_merge_failure_etask_names_dataset, 0, TEST_NMASTERS);
     suite_add_tcase(s, tc);
