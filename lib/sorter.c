@@ -175,9 +175,13 @@ static void radix_sort(flow__sorter_t *s)
     for (size_t i = 0; i < n; i++)
         out[i] = s->ents[a[i].idx];
     for (size_t i = 0, j; i < n; i = j) {
+        /* A run of equal prefixes whose records are all equal (a key of a
+         * grouping, many times) is already in insertion order: the radix
+         * sort is stable. Only a run that differs needs comparing. */
+        int same = 1;
         for (j = i + 1; j < n && out[j].prefix == out[i].prefix; j++)
-            ;
-        if (j - i > 1)
+            same = same && order(s, out[i].prefix, &out[i].rec, out[j].prefix, &out[j].rec) == 0;
+        if (j - i > 1 && !same)
             qsort_r(out + i, j - i, sizeof *out, entry_cmp, s);
     }
     memcpy(s->ents, out, sizeof *out * n);
