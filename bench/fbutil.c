@@ -33,6 +33,19 @@ uint64_t fb_rand(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+void *fb_table_alloc(size_t bytes)
+{
+    const size_t huge = 2u << 20;
+    void *p = aligned_alloc(huge, (bytes + huge - 1) & ~(huge - 1));
+    if (!p)
+        return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE);
+    /* Zeroed by writing: a first read would map the zero page, and the first
+     * write then a second page. */
+    memset(p, 0, bytes);
+    return p;
+}
+
 const char *fb_map(const char *path, size_t *len, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -54,6 +54,10 @@ uint64_t fb_rec_hash(const void *key, size_t klen, const void *val, size_t vlen)
 uint64_t fb_chain(uint64_t d, const void *key, size_t klen, const void *val, size_t vlen);
 /* splitmix64 for generators. */
 uint64_t fb_rand(uint64_t *state);
+/* Zeroed memory for a baseline's big hash table, probed at random: on huge
+ * pages where the kernel has them, so that a probe misses the cache but not
+ * also the TLB. NULL when out of memory; free() releases it. */
+void *fb_table_alloc(size_t bytes);
 /* Map a whole file read-only (NULL with err on failure); fb_unmap to release. */
 const char *fb_map(const char *path, size_t *len, char *err, size_t errlen);
 void fb_unmap(const char *p, size_t len);

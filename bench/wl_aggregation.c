@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "flowbench.h"
@@ -113,14 +112,10 @@ static size_t slot_of(uint64_t prefix, size_t cap)
 
 static int table_grow(table_t *t)
 {
-    size_t cap = t->cap ? t->cap * 2 : 1u << 12, bytes = cap * sizeof(slot_t);
-    /* Tens of MiB of slots: on huge pages a probe misses the cache but not
-     * also the TLB; zeroed by writing, so no page is mapped twice. */
-    slot_t *s = aligned_alloc(2u << 20, (bytes + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1));
+    size_t cap = t->cap ? t->cap * 2 : 1u << 12;
+    slot_t *s = fb_table_alloc(cap * sizeof(slot_t)); /* Tens of MiB of slots. */
     if (!s)
         return -1;
-    madvise(s, bytes, MADV_HUGEPAGE);
-    memset(s, 0, bytes);
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i].prefix) {
             size_t j = slot_of(t->slots[i].prefix, cap);

@@ -258,12 +258,13 @@ static int engine(flow_context_t *ctx, const char *dir, uint64_t size, int wrong
 
 /* ---- Baseline -------------------------------------------------------------------------- */
 
-/* A ranked page: a view of its URL in the mapped rankings, and its rank. */
+/* A ranked page: where its URL is in the mapped rankings, and its rank; 16
+ * bytes, so that the table of the issue's 6.8M pages takes 256 MiB. */
 typedef struct page {
-    const char *url; /* URL bytes in the mapped file; NULL marks an empty slot. */
-    uint32_t len;    /* URL length. */
-    uint64_t hash;   /* XXH3 of the URL. */
-    int64_t rank;    /* pageRank. */
+    uint32_t off;  /* Offset of the URL in the rankings, plus 1; 0 marks an empty slot. */
+    uint32_t len;  /* URL length. */
+    uint32_t hash; /* Low half of the URL's XXH3 (tables stay under 2^32 slots). */
+    int32_t rank;  /* pageRank. */
 } page_t;
 
 /* A visitor: its sourceIP packed into 16 bytes and its aggregates. */
@@ -278,6 +279,7 @@ typedef struct table {
     size_t size;   /* Bytes of a slot. */
     size_t cap;    /* Capacity, a power of two. */
     size_t n;      /* Slots in use. */
+    const char *base; /* Pages: the mapped rankings. */
 } table_t;
 
 static size_t ip_slot(const uint64_t ip[2], size_t cap)
@@ -288,7 +290,7 @@ static size_t ip_slot(const uint64_t ip[2], size_t cap)
 
 static int is_empty(const table_t *t, const void *slot)
 {
-    return t->size == sizeof(page_t) ? ((const page_t *)slot)->url == NULL
+    return t->size == sizeof(page_t) ? ((const page_t *)slot)->off == 0
                                      : ((const visitor_t *)slot)->ip[0] == 0;
 }
 
@@ -307,7 +309,7 @@ static int table_reserve(table_t *t, size_t more)
         cap *= 2;
     if (cap == t->cap)
         return 0;
-    char *s = calloc(cap, t->size), *old = t->slots;
+    char *s = fb_table_alloc(cap * t->size), *old = t->slots;
     if (!s)
         return -1;
     for (size_t i = 0; i < t->cap; i++)
@@ -323,34 +325,64 @@ static int table_reserve(table_t *t, size_t more)
     return 0;
 }
 
+/* Both tables outgrow the caches: work goes in batches whose slots are
+ * prefetched a batch or two before they are used, so that the misses of a
+ * batch overlap each other and the work on the batches before it. */
+enum { BATCH = 16 };
+
+/* Insert a batch of pages whose slots were prefetched. */
+static void insert_pages(table_t *pages, const page_t *pg, int n)
+{
+    page_t *s = pages->slots;
+    for (int i = 0; i < n; i++) {
+        size_t j = pg[i].hash & (pages->cap - 1);
+        while (s[j].off)
+            j = (j + 1) & (pages->cap - 1);
+        s[j] = pg[i];
+        pages->n++;
+    }
+}
+
 /* Load rankings into pages; 0, or -1 with err set. */
 static int load_rankings(const char *p, size_t len, table_t *pages, uint64_t *rows, char *err,
                          size_t errlen)
 {
     const char *at = p, *end = p + len;
-    while (at < end) {
-        const char *nl = memchr(at, '\n', (size_t)(end - at)), *eol = nl ? nl : end;
-        const char *c = memchr(at, ',', (size_t)(eol - at));
-        int64_t rank = 0;
-        const char *r = c ? c + 1 : eol;
-        for (; r < eol && *r >= '0' && *r <= '9'; r++)
-            rank = rank * 10 + (*r - '0');
-        if (!c || c == at || r == c + 1 || r >= eol || *r != ',' || table_reserve(pages, 1) < 0) {
-            snprintf(err, errlen, "rankings.csv: malformed line %llu or out of memory",
-                     (unsigned long long)*rows + 1);
+    page_t batch[2][BATCH];
+    int n[2] = {0, 0}, k = 0;
+    for (;;) {
+        /* Parse and hash a batch and prefetch its slots; insert the last one. */
+        page_t *b = batch[k & 1];
+        n[k & 1] = 0;
+        if (table_reserve(pages, 2 * BATCH) < 0) {
+            snprintf(err, errlen, "rankings.csv: out of memory");
             return -1;
         }
-        page_t pg = {at, (uint32_t)(c - at), XXH3_64bits(at, (size_t)(c - at)), rank};
-        page_t *s = pages->slots;
-        size_t j = pg.hash & (pages->cap - 1);
-        while (s[j].url)
-            j = (j + 1) & (pages->cap - 1);
-        s[j] = pg;
-        pages->n++;
-        (*rows)++;
-        at = nl ? nl + 1 : end;
+        while (n[k & 1] < BATCH && at < end) {
+            const char *nl = memchr(at, '\n', (size_t)(end - at)), *eol = nl ? nl : end;
+            const char *c = memchr(at, ',', (size_t)(eol - at));
+            int64_t rank = 0;
+            const char *r = c ? c + 1 : eol;
+            for (; r < eol && *r >= '0' && *r <= '9'; r++)
+                rank = rank * 10 + (*r - '0');
+            if (!c || c == at || r == c + 1 || r >= eol || *r != ',' || r - (c + 1) > 9) {
+                snprintf(err, errlen, "rankings.csv: malformed line %llu",
+                         (unsigned long long)*rows + 1);
+                return -1;
+            }
+            page_t *pg = &b[n[k & 1]++];
+            *pg = (page_t){(uint32_t)(at - p) + 1, (uint32_t)(c - at),
+                           (uint32_t)XXH3_64bits(at, (size_t)(c - at)), (int32_t)rank};
+            __builtin_prefetch((page_t *)pages->slots + (pg->hash & (pages->cap - 1)), 1);
+            (*rows)++;
+            at = nl ? nl + 1 : end;
+        }
+        insert_pages(pages, batch[(k + 1) & 1], n[(k + 1) & 1]);
+        if (n[k & 1] == 0)
+            return 0;
+        n[(k + 1) & 1] = 0;
+        k++;
     }
-    return 0;
 }
 
 /* Add a visit of (ip, iplen) with cents and rank to the visitors; 0 or -1. */
@@ -426,29 +458,32 @@ static const char *scan_visit(const char *p, const char *end, visit_t *v)
 static int join_visit(const table_t *pages, table_t *vis, const visit_t *v)
 {
     const page_t *s = pages->slots;
-    for (size_t j = v->h & (pages->cap - 1); s[j].url; j = (j + 1) & (pages->cap - 1))
-        if (s[j].hash == v->h && s[j].len == v->ulen &&
-            memcmp(s[j].url, v->url, v->ulen) == 0 &&
+    for (size_t j = v->h & (pages->cap - 1); s[j].off; j = (j + 1) & (pages->cap - 1))
+        if (s[j].hash == (uint32_t)v->h && s[j].len == v->ulen &&
+            memcmp(pages->base + s[j].off - 1, v->url, v->ulen) == 0 &&
             add_visit(vis, v->ip, v->iplen, v->cents, s[j].rank) < 0)
             return -1;
     return 0;
 }
 
-/* Both tables outgrow the caches, and a visit touches a page slot, the
- * page's URL in the rankings file and a visitor slot: scan a batch of
- * visits, prefetch their page slots, then the URLs and visitor slots, then
- * join them, so that the misses of a batch overlap. */
-enum { BATCH = 16 };
-
-static void prefetch_batch(const table_t *pages, const table_t *vis, const visit_t *v, int n)
+/* A visit touches a page slot, then the page's URL in the rankings file and
+ * a visitor slot: a batch of visits is scanned and its page slots prefetched;
+ * one batch later, the URLs of the pages in those slots and the visitor
+ * slots are; one batch later again it is joined. */
+static void prefetch_pages(const table_t *pages, const visit_t *v, int n)
 {
     const page_t *s = pages->slots;
     for (int i = 0; i < n; i++)
         __builtin_prefetch(&s[v[i].h & (pages->cap - 1)]);
+}
+
+static void prefetch_urls(const table_t *pages, const table_t *vis, const visit_t *v, int n)
+{
+    const page_t *s = pages->slots;
     for (int i = 0; i < n; i++) {
         const page_t *home = &s[v[i].h & (pages->cap - 1)];
-        if (home->url)
-            __builtin_prefetch(home->url);
+        if (home->off)
+            __builtin_prefetch(pages->base + home->off - 1);
         uint64_t key[2] = {0, 0};
         memcpy(key, v[i].ip, v[i].iplen);
         __builtin_prefetch((const visitor_t *)vis->slots + ip_slot(key, vis->cap), 1);
@@ -490,28 +525,43 @@ static int baseline(const char *dir, uint64_t size, fb_answer_t *out, fb_counter
     size_t rlen = 0, vlen = 0;
     const char *r = fb_map(rpath, &rlen, err, errlen);
     const char *v = r ? fb_map(vpath, &vlen, err, errlen) : NULL;
-    table_t pages = {NULL, sizeof(page_t), 0, 0}, vis = {NULL, sizeof(visitor_t), 0, 0};
+    table_t pages = {NULL, sizeof(page_t), 0, 0, r}, vis = {NULL, sizeof(visitor_t), 0, 0, NULL};
     uint64_t rrows = 0, vrows = 0;
     /* Rankings lines are some 40 bytes long: size the URL table for them at once. */
     int rc = v && table_reserve(&pages, rlen / 40) == 0 && table_reserve(&vis, 1) == 0 ? 0 : -1;
+    if (rc == 0 && rlen >= UINT32_MAX) {
+        snprintf(err, errlen, "%s: over 4 GiB, past what the baseline's page table holds",
+                 rpath);
+        rc = -1;
+    }
     if (rc == 0)
         rc = load_rankings(r, rlen, &pages, &rrows, err, errlen);
-    visit_t batch[BATCH];
-    for (const char *at = v, *end = v + vlen; rc == 0 && at < end;) {
-        int n = 0;
-        while (n < BATCH && at < end) {
-            if (!(at = scan_visit(at, end, &batch[n]))) {
+    /* Batch k is scanned while batch k - 1's URLs and visitor slots are
+     * prefetched and batch k - 2 is joined. */
+    visit_t batch[3][BATCH];
+    int n[3] = {0, 0, 0};
+    const char *at = v, *end = v + vlen;
+    for (uint64_t k = 0; rc == 0; k++) {
+        visit_t *b = batch[k % 3];
+        int *nb = &n[k % 3];
+        for (*nb = 0; *nb < BATCH && at < end;) {
+            if (!(at = scan_visit(at, end, &b[*nb]))) {
                 snprintf(err, errlen, "%s: malformed line %llu", vpath,
                          (unsigned long long)vrows + 1);
                 rc = -1;
                 break;
             }
             vrows++;
-            n += batch[n].ip != NULL; /* Out-of-range visits are dropped here. */
+            *nb += b[*nb].ip != NULL; /* Out-of-range visits are dropped here. */
         }
-        prefetch_batch(&pages, &vis, batch, n);
-        for (int i = 0; i < n && rc == 0; i++)
-            rc = join_visit(&pages, &vis, &batch[i]);
+        prefetch_pages(&pages, b, *nb);
+        prefetch_urls(&pages, &vis, batch[(k + 2) % 3], n[(k + 2) % 3]);
+        visit_t *j = batch[(k + 1) % 3];
+        for (int i = 0; i < n[(k + 1) % 3] && rc == 0; i++)
+            rc = join_visit(&pages, &vis, &j[i]);
+        n[(k + 1) % 3] = 0;
+        if (at >= end && !n[0] && !n[1] && !n[2])
+            break;
     }
     if (rc == 0)
         digest_visitors(&vis, out);

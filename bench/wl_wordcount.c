@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <xxhash.h>
 
 #include "flowbench.h"
@@ -219,29 +218,10 @@ static uint64_t hash_short(uint64_t a, uint64_t b, size_t len)
     return h ^ (h >> 32);
 }
 
-/* Zeroed slots for cap entries, on huge pages where the kernel has them: a
- * large table is probed at random, and with 4 KiB pages nearly every probe
- * would also miss the TLB. NULL when out of memory. */
-static wc_entry_t *slots_new(size_t cap)
-{
-    void *p = mmap(NULL, cap * sizeof(wc_entry_t), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    madvise(p, cap * sizeof(wc_entry_t), MADV_HUGEPAGE);
-    return p;
-}
-
-static void slots_free(wc_entry_t *s, size_t cap)
-{
-    if (s)
-        munmap(s, cap * sizeof *s);
-}
-
 static int table_grow(wc_table_t *t)
 {
     size_t cap = t->cap * 2, mask = cap - 1;
-    wc_entry_t *s = slots_new(cap);
+    wc_entry_t *s = fb_table_alloc(cap * sizeof *s);
     if (!s)
         return -1;
     for (size_t i = 0; i < t->cap; i++) {
@@ -255,7 +235,7 @@ static int table_grow(wc_table_t *t)
             j = (j + 1) & mask;
         s[j] = *e;
     }
-    slots_free(t->slots, t->cap);
+    free(t->slots);
     t->slots = s;
     t->cap = cap;
     return 0;
@@ -351,7 +331,7 @@ static int baseline(const char *dir, uint64_t size, fb_answer_t *out, fb_counter
     unsigned char space[256] = {0};
     for (int c = 0; c < 256; c++)
         space[c] = (unsigned char)is_space((unsigned char)c);
-    wc_table_t t = {slots_new(1u << 16), 1u << 16, 0, p};
+    wc_table_t t = {fb_table_alloc((1u << 16) * sizeof(wc_entry_t)), 1u << 16, 0, p};
     const char *at = p, *end = p + len;
     uint64_t words = 0;
     int rc = t.slots ? 0 : -1;
@@ -402,7 +382,7 @@ static int baseline(const char *dir, uint64_t size, fb_answer_t *out, fb_counter
         cnt->input_bytes = size;
         cnt->input_records = words;
     }
-    slots_free(t.slots, t.cap);
+    free(t.slots);
     fb_unmap(p, len);
     return rc;
 }
