@@ -225,8 +225,19 @@ static int next_flat_map(flow_iter_t *it, flow_rec_t *out)
     }
 }
 
+static int next_map_partitions(flow_iter_t *it, flow_rec_t *out);
+
 int flow__iter_push(flow_iter_t *it, flow__consume_fn *consume, void *ud)
 {
+    if (it->next == next_map_partitions && !it->filled) {
+        it->filled = 1;
+        enter_udf(it);
+        flow_emit_t em = {NULL, NULL, consume, ud};
+        int rc = ((flow_partition_fn *)it->fn)(it->t, it->children[0], &em, &it->arg);
+        if (rc != 0 || it->t->err->code != FLOW_OK)
+            return flow__udf_failed(it->t, "map_partitions", rc ? rc : -1);
+        return 1;
+    }
     if (it->next != next_flat_map)
         return 0;
     flow_rec_t in;

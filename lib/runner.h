@@ -121,10 +121,11 @@ static inline int flow__task_cancelled(flow_task_t *t)
  * unresolvable function, a source that cannot be opened). */
 int flow__iter_build(flow_task_t *t, flow__arena_t *arena, const flow__opnode_t *node,
                      flow_iter_t **out);
-/* When the root is a flat_map, run it pushing every emitted record into
- * consume (no buffering: a combiner can take each record as it is made,
- * Phoenix++'s combine-at-emit). Returns 1 after pushing everything (or a
- * negative status), 0 when the root cannot push (then pull it instead). */
+/* When the root is a flat_map or a map_partitions, run it pushing every
+ * emitted record into consume (no buffering: a combiner can take each record
+ * as it is made, Phoenix++'s combine-at-emit, and a map_partitions does not
+ * hold its whole output). Returns 1 after pushing everything (or a negative
+ * status), 0 when the root cannot push (then pull it instead). */
 int flow__iter_push(flow_iter_t *it, flow__consume_fn *consume, void *ud);
 /* Close the tree (unmapping inputs, freeing buffers) and add its source
  * counters into m. Safe on NULL. */

@@ -351,46 +351,61 @@ static int sink_save(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
 
 /* ---- Sampling keys for range partitioning --------------------------------------- */
 
+/* A reservoir of sampled keys. */
+typedef struct sampler {
+    flow_task_t *t;      /* The task. */
+    size_t n;            /* Keys kept. */
+    size_t have;         /* Slots filled. */
+    flow__wbuf_t *keys;  /* The keys. */
+    uint64_t rng;        /* splitmix64 state. */
+    uint64_t *nrec;      /* Records seen. */
+} sampler_t;
+
+/* Offer one record to the reservoir (a flow__consume_fn). */
+static int sample_one(void *ud, const flow_rec_t *r)
+{
+    sampler_t *sp = ud;
+    flow_task_t *t = sp->t;
+    if (!r->key) {
+        flow__err_set(t->err, FLOW_EINVAL, "sort_by_key: a record without a key in partition %u",
+                      t->partition);
+        t->err->permanent = 1;
+        return FLOW_EINVAL;
+    }
+    uint64_t seen = ++*sp->nrec;
+    size_t slot = sp->have < sp->n ? sp->have++ : SIZE_MAX;
+    if (slot == SIZE_MAX) {
+        sp->rng += 0x9E3779B97F4A7C15ull;
+        uint64_t z = (sp->rng ^ (sp->rng >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        uint64_t j = (z ^ (z >> 31)) % seen;
+        if (j < sp->n)
+            slot = (size_t)j;
+    }
+    if (slot != SIZE_MAX) {
+        sp->keys[slot].len = 0;
+        flow__wbuf_put(&sp->keys[slot], r->key, r->klen);
+    }
+    return flow__task_cancelled(t) ? FLOW_ECANCELED : FLOW_OK;
+}
+
 /* Reservoir sampling (Vitter's algorithm R) of n keys, seeded by the
  * partition so that a rerun samples the same keys. Payload: the partition's
  * record count, then the sampled keys as a block of unkeyed records. */
 static int sink_sample_keys(flow_task_t *t, const flow__sinkspec_t *s, flow_iter_t *in,
                             flow__wbuf_t *out, uint64_t *nrec)
 {
-    size_t n = (size_t)s->n, have = 0;
+    size_t n = (size_t)s->n;
     flow__wbuf_t *keys = flow__calloc(n ? n : 1, sizeof *keys);
-    uint64_t rng = 0x9E3779B97F4A7C15ull * ((uint64_t)t->partition + 1);
+    sampler_t sp = {t, n, 0, keys, 0x9E3779B97F4A7C15ull * ((uint64_t)t->partition + 1), nrec};
     flow_rec_t r;
-    int rc;
-    while ((rc = flow_iter_next(in, &r)) == 1) {
-        if (!r.key) {
-            flow__err_set(t->err, FLOW_EINVAL,
-                          "sort_by_key: a record without a key in partition %u",
-                          t->partition);
-            t->err->permanent = 1;
-            rc = FLOW_EINVAL;
-            break;
-        }
-        uint64_t seen = ++*nrec;
-        size_t slot = have < n ? have++ : SIZE_MAX;
-        if (slot == SIZE_MAX) {
-            rng += 0x9E3779B97F4A7C15ull;
-            uint64_t z = (rng ^ (rng >> 30)) * 0xBF58476D1CE4E5B9ull;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-            uint64_t j = (z ^ (z >> 31)) % seen;
-            if (j < n)
-                slot = (size_t)j;
-        }
-        if (slot != SIZE_MAX) {
-            keys[slot].len = 0;
-            flow__wbuf_put(&keys[slot], r.key, r.klen);
-        }
-        if (flow__task_cancelled(t)) {
-            rc = FLOW_ECANCELED;
-            break;
-        }
-    }
-    if (rc == 0) {
+    /* A map_partitions or flat_map below hands its records straight over. */
+    int rc = flow__iter_push(in, sample_one, &sp);
+    while (rc == 0 && (rc = flow_iter_next(in, &r)) == 1)
+        rc = sample_one(&sp, &r);
+    if (rc == 0 || rc == 1) {
+        rc = 0;
+        size_t have = sp.have;
         flow__wbuf_u64(out, *nrec);
         for (size_t i = 0; i < have; i++) {
             flow_rec_t k = flow_rec(keys[i].data ? (void *)keys[i].data : (void *)"",

@@ -1897,6 +1897,87 @@ START_TEST(test_builtin_sum_wrong_length_einval)
 }
 END_TEST
 
+/* map_partitions: for each int64 v of its partition, the records (v % 97, 1)
+ * and (v % 89, 2), both int64; with arg fail_at >= 0, fails after that many
+ * inputs, having emitted their records. */
+static int emit_pairs(flow_task_t *t, flow_iter_t *in, flow_emit_t *out, const flow_buf_t *arg)
+{
+    int64_t fail_at = flow_i64(arg->data), seen = 0;
+    flow_rec_t r;
+    int rc;
+    while ((rc = flow_iter_next(in, &r)) == 1) {
+        if (fail_at >= 0 && seen++ == fail_at)
+            return flow_task_fail(t, 1, "emit_pairs gives up");
+        int64_t v = flow_i64(r.val), k1 = v % 97, k2 = v % 89, one = 1, two = 2;
+        if ((rc = flow_emit_kv(out, &k1, 8, &one, 8)) < 0 ||
+            (rc = flow_emit_kv(out, &k2, 8, &two, 8)) < 0)
+            return rc;
+    }
+    return rc;
+}
+
+/* A map_partitions hands its records straight to a shuffle (no buffering):
+ * the sums of a reduce, the order and the records of a sort (whose sampling
+ * job takes them the same way), and a failure partway through. */
+START_TEST(test_map_partitions_feeds_shuffles)
+{
+    flow_context_t *ctx = open_ctx(_i, NULL);
+    enum { N = 20000 };
+    static int64_t v[N];
+    int64_t want[97] = {0};
+    for (int i = 0; i < N; i++) {
+        v[i] = (int64_t)(((uint64_t)i * 2654435761u) % 1000003);
+        want[v[i] % 97] += 1;
+        want[v[i] % 89] += 2;
+    }
+    flow_dataset_t *src = flow_dataset_parallelize_i64(ctx, v, N, 5);
+    int64_t no_fail = -1;
+    flow_dataset_t *pairs = flow_dataset_map_partitions(src, emit_pairs, &no_fail, 8);
+    /* Reduce: one sum per key, as plain C adds them. */
+    flow_dataset_t *sums = flow_dataset_combine_builtin(pairs, FLOW_SUM_I64, 3);
+    flow_result_t *res = NULL;
+    ck_assert_int_eq(flow_dataset_collect(sums, &res), FLOW_OK);
+    size_t pos = 0, got = 0;
+    flow_rec_t r;
+    while (flow_result_next(res, &pos, &r) == 1) {
+        int64_t k = flow_i64(r.key);
+        REQUIRE(k >= 0 && k < 97 && flow_i64(r.val) == want[k], "key %lld: %lld, expected %lld",
+                (long long)k, (long long)flow_i64(r.val), (long long)want[k]);
+        got++;
+    }
+    ck_assert_uint_eq(got, 97);
+    flow_result_destroy(&res);
+    /* Sort: every record, keys in order across the partitions. */
+    flow_dataset_t *sorted = flow_dataset_sort_by_key(pairs, 1, NULL, NULL, 0, 4);
+    ck_assert_int_eq(flow_dataset_collect(sorted, &res), FLOW_OK);
+    ck_assert_uint_eq(flow_result_count(res), 2 * N);
+    pos = 0;
+    int64_t prev = -1, total = 0;
+    while (flow_result_next(res, &pos, &r) == 1) {
+        int64_t k = flow_i64(r.key);
+        REQUIRE(k >= prev, "key %lld after %lld", (long long)k, (long long)prev);
+        prev = k;
+        total += flow_i64(r.val);
+    }
+    ck_assert_int_eq(total, 3 * N);
+    flow_result_destroy(&res);
+    /* A failure after some records went into the shuffle fails the job. */
+    int64_t fail_at = 1000;
+    flow_dataset_t *bad = flow_dataset_map_partitions(src, emit_pairs, &fail_at, 8);
+    flow_dataset_t *bad_sums = flow_dataset_combine_builtin(bad, FLOW_SUM_I64, 3);
+    uint64_t n = 0;
+    ck_assert_int_eq(flow_dataset_count(bad_sums, &n), FLOW_ETASK);
+    assert_error_has(ctx, "emit_pairs gives up");
+    flow_dataset_destroy(&bad_sums);
+    flow_dataset_destroy(&bad);
+    flow_dataset_destroy(&sorted);
+    flow_dataset_destroy(&sums);
+    flow_dataset_destroy(&pairs);
+    flow_dataset_destroy(&src);
+    close_ctx(&ctx);
+}
+END_TEST
+
 START_TEST(test_partitioner_out_of_range_einval)
 {
     flow_context_t *ctx = open_ctx(_i, NULL);
@@ -1996,6 +2077,7 @@ Suite *shuffle_suite(void)
     tc = tcase_of("errors", 60);
     tcase_add_loop_test(tc, test_unkeyed_record_einval, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_builtin_sum_wrong_length_einval, 0, TEST_NMASTERS);
+    tcase_add_loop_test(tc, test_map_partitions_feeds_shuffles, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_partitioner_out_of_range_einval, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_merge_failure_etask_names_dataset, 0, TEST_NMASTERS);
     suite_add_tcase(s, tc);
