@@ -10,8 +10,9 @@
  * unkeyed), big-endian and zero-padded. If prefix(a) < prefix(b) then a < b,
  * so unequal prefixes decide a comparison alone and equal ones fall back on
  * flow__rec_cmp_bytes. Key order (flow__sorter_cmp_keys: keys alone, as
- * grouping needs) uses the key's prefix the same way, and equal prefixes fall
- * back on comparing whole keys. With a user cmp the prefix is unused. Ties are broken
+ * grouping needs) takes the key's first 64 bits (0 for a record without a
+ * key, which compares as an empty key), and equal prefixes fall back on
+ * comparing whole keys. With a user cmp the prefix is unused. Ties are broken
  * by sequence, so the in-memory sort is stable.
  *
  * A merge reads some consecutive runs (and, for the final one, the memory
@@ -104,6 +105,10 @@ static uint64_t prefix_of(const flow__sorter_t *s, const flow_rec_t *r)
     uint64_t u = 0;
     for (size_t i = 0; i < 8; i++)
         u = u << 8 | (i < n ? p[i] : 0);
+    /* Key order needs no keyed bit (a missing key compares as an empty one),
+     * so an 8-byte key (an int64 vertex id) fits its prefix whole. */
+    if (s->keys_only)
+        return u;
     return (r->key ? 1ull << 63 : 0) | u >> 1;
 }
 
