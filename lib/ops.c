@@ -226,6 +226,7 @@ static int next_flat_map(flow_iter_t *it, flow_rec_t *out)
 }
 
 static int next_map_partitions(flow_iter_t *it, flow_rec_t *out);
+static int next_shuffle(flow_iter_t *it, flow_rec_t *out);
 
 int flow__iter_push(flow_iter_t *it, flow__consume_fn *consume, void *ud)
 {
@@ -238,6 +239,8 @@ int flow__iter_push(flow_iter_t *it, flow__consume_fn *consume, void *ud)
             return flow__udf_failed(it->t, "map_partitions", rc ? rc : -1);
         return 1;
     }
+    if (it->next == next_shuffle)
+        return flow__shuf_reader_push(it->shuf, consume, ud);
     if (it->next != next_flat_map)
         return 0;
     flow_rec_t in;

@@ -1176,8 +1176,9 @@ static int values_add(flow__shuf_reader_t *r, const flow_rec_t *rec)
     return flow__spill_put(v->w, &val, r->t->err);
 }
 
-/* GROUP: gather the next key's values and run the function over them. */
-static int group_next_key(flow__shuf_reader_t *r)
+/* GROUP: gather the next key's values and run the function over them,
+ * emitting into em. */
+static int group_next_key(flow__shuf_reader_t *r, flow_emit_t *em)
 {
     flow_rec_t rec;
     int rc;
@@ -1219,7 +1220,6 @@ static int group_next_key(flow__shuf_reader_t *r)
         t->dataset = r->node->dataset;
         t->scratch = &r->scratch;
         flow__arena_reset(&r->scratch);
-        flow_emit_t em = {&r->outbuf, NULL, NULL, NULL};
         flow_values_t *ptrs[64], **vp = r->spec->ninputs <= 64
                                             ? ptrs
                                             : flow__malloc(sizeof *vp * r->spec->ninputs);
@@ -1227,8 +1227,8 @@ static int group_next_key(flow__shuf_reader_t *r)
             vp[i] = &r->vals[i];
         int u = r->spec->cogroup
                     ? ((flow_cogroup_fn *)r->group_fn)(t, key.data, key.len, vp,
-                                                       (int)r->spec->ninputs, &em, &r->arg)
-                    : ((flow_group_fn *)r->group_fn)(t, key.data, key.len, vp[0], &em,
+                                                       (int)r->spec->ninputs, em, &r->arg)
+                    : ((flow_group_fn *)r->group_fn)(t, key.data, key.len, vp[0], em,
                                                      &r->arg);
         if (vp != ptrs)
             flow__free(vp);
@@ -1246,11 +1246,25 @@ static int next_group(flow__shuf_reader_t *r, flow_rec_t *out)
             return rc;
         r->outbuf.len = 0;
         r->outpos = 0;
-        if ((rc = group_next_key(r)) <= 0)
+        flow_emit_t em = {&r->outbuf, NULL, NULL, NULL};
+        if ((rc = group_next_key(r, &em)) <= 0)
             return rc;
         if (flow__task_cancelled(r->t))
             return FLOW_ECANCELED;
     }
+}
+
+int flow__shuf_reader_push(flow__shuf_reader_t *r, flow__consume_fn *consume, void *ud)
+{
+    if (r->spec->mode != FLOW_READ_GROUP || r->started)
+        return 0;
+    r->started = 1;
+    int rc = drain_sorted(r);
+    flow_emit_t em = {NULL, NULL, consume, ud};
+    while (rc >= 0 && (rc = group_next_key(r, &em)) == 1)
+        if (flow__task_cancelled(r->t))
+            rc = FLOW_ECANCELED;
+    return rc < 0 ? rc : 1;
 }
 
 int flow__shuf_reader_next(flow__shuf_reader_t *r, flow_rec_t *out)

@@ -32,6 +32,10 @@ typedef struct flow__shuf_reader flow__shuf_reader_t;
 int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
                            flow_iter_t *const *children, flow__shuf_reader_t **out);
 int flow__shuf_reader_next(flow__shuf_reader_t *r, flow_rec_t *out);
+/* A grouping read (group_by_key, cogroup) hands what its function emits
+ * straight to consume (see flow__iter_push): 1 when done, or a negative
+ * status; 0 (nothing read) for the other reads. */
+int flow__shuf_reader_push(flow__shuf_reader_t *r, flow__consume_fn *consume, void *ud);
 /* Close and add the reader's counters (shuffle bytes read, spill) into m. */
 void flow__shuf_reader_close(flow__shuf_reader_t *r, flow__metrics_t *m);
 
