@@ -9,7 +9,8 @@
  *
  * Spill writer: records are appended to a block buffer. When the block would
  * pass FLOW_SPILL_CHUNK (or one record alone reaches it), the block is
- * compressed straight into the output buffer behind its 8-byte chunk header,
+ * compressed (or stored with its XXH3-64) into the output buffer behind its
+ * 8-byte chunk header,
  * and the output buffer goes to the file by write(2) once it holds about
  * SPILL_WRITE bytes. A segment boundary flushes the block, so that every
  * segment starts on a chunk boundary at a known file offset.
@@ -34,6 +35,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "codec.h"
 #include "mem.h"
@@ -42,6 +44,7 @@
 #define CHUNK_HDR 8            /* Raw length u32 and frame length u32. */
 #define TRAILER_SIZE 28        /* "FLSP", chunks, records, raw bytes. */
 #define LZ4_MAX_RATIO 255      /* LZ4 never expands data more than this. */
+#define CHUNK_STORED 0x80000000u /* Frame length flag: a stored chunk (block, XXH3-64). */
 
 static const char trailer_magic[4] = {'F', 'L', 'S', 'P'};
 
@@ -62,6 +65,11 @@ static void put_le32(uint8_t *p, uint32_t v)
 static uint32_t get_le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
 /* ---- LZ4 frames ------------------------------------------------------- */
@@ -155,6 +163,7 @@ struct flow__spill_writer {
     uint32_t *seg_id;   /* Id of each segment. */
     uint32_t nsegs;     /* Segments started. */
     uint32_t seg_cap;   /* Entries allocated in seg_id (seg_off has one more). */
+    int stored;         /* Chunks are stored as they are (flow__spill_store_raw). */
 };
 
 static _Atomic uint64_t spill_seq; /* Numbers the spill files of this process. */
@@ -225,7 +234,12 @@ static int out_flush(flow__spill_writer_t *w, flow__err_t *err)
     return FLOW_OK;
 }
 
-/* Compress the block being filled into a chunk of the output buffer. */
+void flow__spill_store_raw(flow__spill_writer_t *w)
+{
+    w->stored = 1;
+}
+
+/* Compress (or store) the block being filled into a chunk of the output buffer. */
 static int chunk_flush(flow__spill_writer_t *w, flow__err_t *err)
 {
     if (w->block.len == 0)
@@ -233,9 +247,17 @@ static int chunk_flush(flow__spill_writer_t *w, flow__err_t *err)
     size_t hdr = w->out.len;
     flow__wbuf_u32(&w->out, (uint32_t)w->block.len);
     flow__wbuf_u32(&w->out, 0);
-    flow__lz4_compress(w->block.data, w->block.len, &w->out);
-    size_t frame_len = w->out.len - hdr - CHUNK_HDR;
-    if (frame_len > UINT32_MAX) {
+    size_t frame_len;
+    if (w->stored) {
+        flow__wbuf_put(&w->out, w->block.data, w->block.len);
+        flow__wbuf_u64(&w->out, XXH3_64bits(w->block.data, w->block.len));
+        frame_len = (w->block.len + 8) | CHUNK_STORED; /* A block is under 2^31 bytes. */
+    } else {
+        flow__lz4_compress(w->block.data, w->block.len, &w->out);
+        frame_len = w->out.len - hdr - CHUNK_HDR;
+    }
+    if (frame_len > UINT32_MAX || (!w->stored && frame_len >= CHUNK_STORED) ||
+        (w->stored && w->block.len + 8 >= CHUNK_STORED)) {
         w->out.len = hdr;
         return flow__err_set(err, FLOW_EINVAL, "spill file %s: a chunk of %zu bytes is too large",
                              w->path, w->block.len);
@@ -468,7 +490,10 @@ int flow__spill_open(const flow__spill_file_t *f, int64_t seg, flow__spill_reade
     return rc;
 }
 
-/* Read, check and decompress the chunk at r->pos. */
+static int chunk_loaded(flow__spill_reader_t *r, uint64_t at, uint32_t frame_len,
+                        uint32_t raw_len);
+
+/* Read, check and decompress (or check) the chunk at r->pos. */
 static int chunk_load(flow__spill_reader_t *r, flow__err_t *err)
 {
     uint64_t at = r->pos;
@@ -479,17 +504,35 @@ static int chunk_load(flow__spill_reader_t *r, flow__err_t *err)
     if ((rc = read_at(r, hdr, CHUNK_HDR, at, err)) < 0)
         return rc;
     uint32_t raw_len = get_le32(hdr), frame_len = get_le32(hdr + 4);
+    int stored = (frame_len & CHUNK_STORED) != 0;
+    frame_len &= ~CHUNK_STORED;
     if (frame_len > r->end - at - CHUNK_HDR)
         return corrupt(r, err, at, "a chunk of %u bytes runs past offset %llu", frame_len,
                        (unsigned long long)r->end);
-    if (raw_len == 0 || (raw_len & 7) || raw_len > (uint64_t)frame_len * LZ4_MAX_RATIO + 64)
-        return corrupt(r, err, at, "raw length %u for a frame of %u bytes", raw_len, frame_len);
+    if (raw_len == 0 || (raw_len & 7) || raw_len > (uint64_t)frame_len * LZ4_MAX_RATIO + 64 ||
+        (stored && frame_len != (uint64_t)raw_len + 8))
+        return corrupt(r, err, at, "raw length %u for a %s of %u bytes", raw_len,
+                       stored ? "stored chunk" : "frame", frame_len);
+    r->rpos = 0;
+    if (stored) {
+        /* The block straight into the record buffer, then its checksum. */
+        uint8_t sum[8];
+        r->raw.len = 0;
+        uint8_t *blk = flow__wbuf_extend(&r->raw, raw_len);
+        if ((rc = read_at(r, blk, raw_len, at + CHUNK_HDR, err)) < 0 ||
+            (rc = read_at(r, sum, 8, at + CHUNK_HDR + raw_len, err)) < 0 ||
+            (get_le64(sum) != XXH3_64bits(blk, raw_len) &&
+             (rc = corrupt(r, err, at, "stored chunk checksum mismatch")) < 0)) {
+            r->raw.len = 0;
+            return rc;
+        }
+        return chunk_loaded(r, at, frame_len, raw_len);
+    }
     r->frame.len = 0;
     uint8_t *frame = flow__wbuf_extend(&r->frame, frame_len);
     if ((rc = read_at(r, frame, frame_len, at + CHUNK_HDR, err)) < 0)
         return rc;
     r->raw.len = 0;
-    r->rpos = 0;
     flow__wbuf_reserve(&r->raw, raw_len);
     if (!r->dctx)
         r->dctx = dctx_new();
@@ -501,6 +544,14 @@ static int chunk_load(flow__spill_reader_t *r, flow__err_t *err)
         r->raw.len = 0;
         return corrupt(r, err, at, "chunk holds %zu bytes, its header says %u", got, raw_len);
     }
+    return chunk_loaded(r, at, frame_len, raw_len);
+}
+
+/* Account for the chunk at at, now in r->raw, and close the file after the
+ * last one. */
+static int chunk_loaded(flow__spill_reader_t *r, uint64_t at, uint32_t frame_len,
+                        uint32_t raw_len)
+{
     r->chunk_off = at;
     r->pos = at + CHUNK_HDR + frame_len;
     r->chunks++;

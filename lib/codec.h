@@ -8,6 +8,9 @@
  *   file    := chunk* | trailer
  *   chunk   := raw length: u32 | frame length: u32 | LZ4 frame of a block of
  *              records (at most FLOW_SPILL_CHUNK raw bytes, whole records)
+ *            | raw length: u32 | (raw length + 8) | 2^31: u32 | the block as
+ *              it is | its XXH3-64: u64 (a stored chunk, see
+ *              flow__spill_store_raw)
  *   trailer := "FLSP" | chunks: u64 | records: u64 | raw bytes: u64
  *
  * A file may be cut into segments (a map task's spill holds one segment per
@@ -47,6 +50,11 @@ typedef struct flow__spill_writer flow__spill_writer_t;
 
 /* Create a spill file in dir (a unique name). FLOW_EIO naming the path. */
 int flow__spill_create(const char *dir, flow__spill_writer_t **out, flow__err_t *err);
+/* Write the chunks as they are, with an XXH3-64 checksum each, rather than
+ * as LZ4 frames: for data read back soon from the page cache (shuffle map
+ * outputs when shuffle.compress is off), where compressing costs more than
+ * it saves. Call before the first put. */
+void flow__spill_store_raw(flow__spill_writer_t *w);
 /* Start segment id (ids increase); records put after it belong to it. */
 int flow__spill_segment(flow__spill_writer_t *w, uint32_t id, flow__err_t *err);
 int flow__spill_put(flow__spill_writer_t *w, const flow_rec_t *r, flow__err_t *err);

@@ -314,7 +314,8 @@ static const conf_key_t keys[] = {
     {"local.dir", "/tmp", parse_local_dir, "expected a path of at most 255 bytes",
      "Directory for spill files and shuffle outputs on disk."},
     {"shuffle.compress", "false", parse_shuffle_compress, "expected true or false",
-     "Compress shuffle blocks that stay in memory (those on disk always are)."},
+     "Compress shuffle map outputs with LZ4, in memory and on disk (spills of "
+     "sorts and aggregations always are)."},
     {"join.broadcast_threshold", "10m", parse_broadcast_threshold,
      "expected a size in bytes, or with a k, m or g suffix (0 disables)",
      "Joins whose smaller side is estimated below this size broadcast it "

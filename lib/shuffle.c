@@ -587,6 +587,9 @@ static int merge_spills(mapside_t *ms, flow__map_output_t *mo)
     flow__err_t *err = ms->t->err;
     flow__spill_writer_t *w;
     int rc = flow__spill_create(ms->t->env->local_dir, &w, err);
+    const flow__blockstore_t *bs = ms->t->env->store;
+    if (rc == FLOW_OK && bs && !bs->compress)
+        flow__spill_store_raw(w); /* A map output, as the store writes one (to_disk). */
     for (uint32_t r = 0; rc == FLOW_OK && r < mo->nparts; r++) {
         rc = flow__spill_segment(w, r, err);
         if (rc == FLOW_OK && ms->combine) {
