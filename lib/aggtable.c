@@ -63,6 +63,7 @@ void flow__agg_init(flow__aggtable_t *t, uint64_t salt, size_t limit)
         t->cap = spare_cap;
         t->shift = 64 - log2_of(spare_cap);
         spare = NULL;
+        spare_cap = 0; /* Or the table, freed, would not be kept again. */
         memset(t->slots, 0, t->cap * sizeof *t->slots);
         flow__arena_init(&t->arena, 64u << 10);
         return;

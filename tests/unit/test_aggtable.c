@@ -270,6 +270,33 @@ START_TEST(test_agg_clear_and_clear_only)
 }
 END_TEST
 
+/* A big table's slot array is kept for the thread's next table, again and
+ * again (each task of an executor thread starts at the size the last one
+ * reached), and starts empty. */
+START_TEST(test_agg_slots_kept_for_next_table)
+{
+    size_t big = 0;
+    for (int round = 0; round < 3; round++) {
+        flow__aggtable_t t;
+        flow__agg_init(&t, FLOW_AGG_SALT_MAP, (size_t)1 << 30);
+        if (round > 0)
+            ck_assert_uint_eq(t.cap, big);
+        ck_assert_uint_eq(t.count, 0);
+        for (size_t s = 0; s < t.cap; s++)
+            EXPECT(!flow__agg_used(&t.slots[s]), "round %d: slot %zu used", round, s);
+        for (uint64_t k = 0; k < 50000; k++) {
+            int isnew;
+            flow__agg_upsert(&t, &k, sizeof k, flow__agg_hash(&k, sizeof k), &isnew);
+            EXPECT(isnew, "round %d: key %llu found in a new table", round,
+                   (unsigned long long)k);
+        }
+        big = t.cap;
+        flow__agg_free(&t);
+    }
+    flow__agg_release_spare();
+}
+END_TEST
+
 Suite *aggtable_suite(void)
 {
     Suite *s = suite_create("aggtable");
@@ -280,6 +307,7 @@ Suite *aggtable_suite(void)
     tcase_add_test(tc, test_agg_keys_differing_by_trailing_zero);
     tcase_add_test(tc, test_agg_sorted_by_part_then_key);
     tcase_add_test(tc, test_agg_clear_and_clear_only);
+    tcase_add_test(tc, test_agg_slots_kept_for_next_table);
     suite_add_tcase(s, tc);
     return s;
 }
