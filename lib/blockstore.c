@@ -5,6 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <xxhash.h>
+#ifdef FLOW_HAVE_XXH_DISPATCH
+#include <xxh_x86dispatch.h> /* XXH3_64bits: the CPU's widest vector code. */
+#endif
 
 #include "blockstore.h"
 #include "mem.h"
@@ -40,7 +43,6 @@ flow__map_output_t *flow__mo_new(uint32_t shuffle, uint32_t map, uint32_t nparts
     mo->map = map;
     mo->nparts = nparts;
     mo->segs = flow__calloc(nparts ? nparts : 1, sizeof *mo->segs);
-    mo->sums = flow__calloc(nparts ? nparts : 1, sizeof *mo->sums);
     mo->refs = 1;
     return mo;
 }
@@ -54,6 +56,7 @@ void flow__mo_free(flow__map_output_t *mo)
             flow__wbuf_free(&mo->segs[r]);
     flow__free(mo->segs);
     flow__free(mo->sums);
+    flow__free(mo->sum_at);
     if (mo->on_disk)
         flow__spill_remove(&mo->file);
     flow__free(mo);
@@ -107,6 +110,12 @@ static int to_disk(flow__blockstore_t *bs, flow__map_output_t *mo, flow__err_t *
 
 /* Checksum or compress the in-memory segments and count their memory (as
  * the allocator counts it: the size classes of the segments' buffers). */
+/* Pieces of a segment of n bytes. */
+static uint32_t pieces(size_t n)
+{
+    return (uint32_t)((n + FLOW_SEG_CHUNK - 1) / FLOW_SEG_CHUNK);
+}
+
 static void seal_memory(flow__map_output_t *mo, int compress)
 {
     mo->mem_bytes = 0;
@@ -131,10 +140,27 @@ static void seal_memory(flow__map_output_t *mo, int compress)
             s->data = flow__realloc(s->data, s->len ? s->len : 8);
             s->cap = s->len ? s->len : 8;
         }
-        mo->sums[r] = XXH3_64bits(s->data, s->len);
         mo->mem_bytes += flow__mem_usable(s->data);
     }
     mo->compressed = compress;
+    flow__free(mo->sum_at);
+    flow__free(mo->sums);
+    mo->sum_at = flow__malloc(sizeof *mo->sum_at * (mo->nparts + 1));
+    uint32_t n = 0;
+    for (uint32_t r = 0; r < mo->nparts; r++) {
+        mo->sum_at[r] = n;
+        n += pieces(mo->segs[r].len);
+    }
+    mo->sum_at[mo->nparts] = n;
+    mo->sums = flow__malloc(sizeof *mo->sums * (n ? n : 1));
+    for (uint32_t r = 0; r < mo->nparts; r++) {
+        const flow__wbuf_t *s = &mo->segs[r];
+        for (uint32_t i = 0; i < pieces(s->len); i++) {
+            size_t off = (size_t)i * FLOW_SEG_CHUNK, k = s->len - off;
+            mo->sums[mo->sum_at[r] + i] =
+                XXH3_64bits(s->data + off, k < FLOW_SEG_CHUNK ? k : FLOW_SEG_CHUNK);
+        }
+    }
 }
 
 static uint64_t mem_size(const flow__map_output_t *mo)
@@ -467,6 +493,23 @@ static const char *block_name(const flow__map_output_t *mo, uint32_t r, char *bu
     return buf;
 }
 
+/* Check the pieces of the segment being read until upto bytes are checked
+ * (rd->blk is still the segment as stored). */
+static int seg_check(flow__seg_reader_t *rd, size_t upto, flow__err_t *err)
+{
+    while (rd->checked < upto && rd->checked < rd->len) {
+        size_t k = rd->len - rd->checked;
+        k = k < FLOW_SEG_CHUNK ? k : FLOW_SEG_CHUNK;
+        if (XXH3_64bits(rd->blk + rd->checked, k) != rd->sums[rd->checked / FLOW_SEG_CHUNK]) {
+            char what[96];
+            return flow__err_set(err, FLOW_EPROTO, "%s: block checksum mismatch at byte %zu",
+                                 block_name(rd->mo, rd->r, what, sizeof what), rd->checked);
+        }
+        rd->checked += k;
+    }
+    return FLOW_OK;
+}
+
 int flow__seg_open(flow__seg_reader_t *rd, const flow__map_output_t *mo, uint32_t r,
                    flow__err_t *err)
 {
@@ -480,19 +523,21 @@ int flow__seg_open(flow__seg_reader_t *rd, const flow__map_output_t *mo, uint32_
     if (mo->on_disk)
         return flow__spill_open(&mo->file, r, &rd->sr, err);
     const flow__wbuf_t *s = &mo->segs[r];
-    if (XXH3_64bits(s->data, s->len) != mo->sums[r])
-        return flow__err_set(err, FLOW_EPROTO, "%s: block checksum mismatch",
-                             block_name(mo, r, what, sizeof what));
+    rd->r = r;
+    rd->sums = mo->sums + mo->sum_at[r];
+    rd->blk = s->data;
+    rd->len = s->len;
+    /* A compressed segment is checked whole before it is decompressed. */
+    int rc = seg_check(rd, mo->compressed ? s->len : 1, err);
+    if (rc < 0)
+        return rc;
     if (mo->compressed && s->len) {
         int rc = flow__lz4_decompress(s->data, s->len, &rd->buf,
                                       block_name(mo, r, what, sizeof what), err);
         if (rc < 0)
             return rc;
         rd->blk = rd->buf.data;
-        rd->len = rd->buf.len;
-    } else {
-        rd->blk = s->data;
-        rd->len = s->len;
+        rd->len = rd->checked = rd->buf.len;
     }
     return FLOW_OK;
 }
@@ -502,6 +547,13 @@ int flow__seg_next(flow__seg_reader_t *rd, flow_rec_t *out, flow__err_t *err)
     if (rd->sr)
         return flow__spill_next(rd->sr, out, err);
     int rc = flow__block_next(rd->blk, rd->len, &rd->pos, out);
+    if (rc == 1 && rd->pos > rd->checked) {
+        /* The record reaches past what was checked: check it first. */
+        int c = seg_check(rd, rd->pos, err);
+        return c < 0 ? c : 1;
+    }
+    if (rc < 0 && seg_check(rd, rd->len, err) < 0)
+        return FLOW_EPROTO; /* Malformed because corrupt: say so. */
     if (rc < 0) {
         char what[96];
         return flow__err_set(err, FLOW_EPROTO, "%s: malformed block",

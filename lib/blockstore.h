@@ -48,7 +48,9 @@ typedef struct flow__map_output {
     uint32_t map;              /* Map partition, or the cached partition. */
     uint32_t nparts;           /* Reduce partitions (segments); 1 when cached. */
     flow__wbuf_t *segs;        /* In memory: the segments, or NULL on disk. */
-    uint64_t *sums;            /* In memory: XXH3-64 of each segment's bytes. */
+    uint64_t *sums;            /* In memory: XXH3-64 of each FLOW_SEG_CHUNK of each
+                                  segment's bytes, segment r's from sum_at[r]. */
+    uint32_t *sum_at;          /* In memory: nparts + 1 indices into sums. */
     int compressed;            /* In memory: segments are LZ4 frames. */
     flow__spill_file_t file;   /* On disk: segment r holds reduce partition r. */
     int on_disk;               /* The output lives in file. */
@@ -136,17 +138,27 @@ void flow__bs_exec_release(flow__blockstore_t *bs, uint64_t n);
  * FLOW_ENOENT when there is no such output or the segment is empty. */
 int flow__bs_corrupt(flow__blockstore_t *bs, uint32_t shuffle, uint32_t map, uint32_t r);
 
+/* In-memory segments are checksummed in pieces of this many bytes, so that
+ * a reader checks each piece just before it reads it (one pass over memory,
+ * the piece still in cache) rather than the whole segment first. */
+#define FLOW_SEG_CHUNK (256u << 10)
+
 /* Reading one segment of a pinned output. */
 typedef struct flow__seg_reader {
     const flow__map_output_t *mo; /* The output. */
     const uint8_t *blk;           /* Block being read (memory). */
     size_t len;                   /* Its length. */
     size_t pos;                   /* Next record. */
+    size_t checked;               /* Bytes of blk whose checksums were checked. */
+    const uint64_t *sums;         /* Checksums of blk's pieces (uncompressed). */
+    uint32_t r;                   /* The segment. */
     flow__wbuf_t buf;             /* Decompressed block (compressed segments). */
     flow__spill_reader_t *sr;     /* File segment reader (disk). */
 } flow__seg_reader_t;
 
-/* Open segment r, verifying its checksum; FLOW_EPROTO when corrupt. */
+/* Open segment r, verifying the checksum of its first piece (of all of it
+ * when compressed or on disk, chunk by chunk as read); FLOW_EPROTO when
+ * corrupt, here or from seg_next. */
 int flow__seg_open(flow__seg_reader_t *rd, const flow__map_output_t *mo, uint32_t r,
                    flow__err_t *err);
 int flow__seg_next(flow__seg_reader_t *rd, flow_rec_t *out, flow__err_t *err);

@@ -517,11 +517,20 @@ static int next_bcast_join(flow_iter_t *it, flow_rec_t *out)
  * of one in the same process. On a miss it computes child 0 and passes its
  * records on while keeping a copy (in a block, or in a spill file for
  * disk-only); when the child is read to its end the copy goes to this
- * executor's store. A partition read only in part (take) is not stored. */
+ * executor's store. A partition read only in part (take) is not stored.
+ * A block found corrupt when opened is dropped and recomputed at once; one
+ * found corrupt further on (its checksums are checked piece by piece as it
+ * is read, or chunk by chunk on disk) is dropped and fails the task, whose
+ * retry recomputes it. */
 
 static int next_cached_hit(flow_iter_t *it, flow_rec_t *out)
 {
-    return flow__seg_next(&it->seg, out, it->t->err);
+    int rc = flow__seg_next(&it->seg, out, it->t->err);
+    if (rc == FLOW_EPROTO)
+        /* Corrupt past what was read (checksums are checked as the block is
+         * read): the task fails, and its retry recomputes the partition. */
+        flow__bs_forget(it->cached_bs, it->cached);
+    return rc;
 }
 
 static void tee_unreserve(flow_iter_t *it)

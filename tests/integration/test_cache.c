@@ -689,6 +689,45 @@ START_TEST(test_corrupt_block_recomputed)
 }
 END_TEST
 
+/* A cached block found corrupt past its first piece, in memory or in its
+ * file on disk: the read stops there, the task's retry recomputes the
+ * partition, and the answer is right. */
+START_TEST(test_corrupt_block_late_recomputed)
+{
+    static const flow_storage_level_t levels[] = {FLOW_MEMORY_ONLY, FLOW_DISK_ONLY};
+    flow_context_t *ctx = ctx_with("local", "256m");
+    const int64_t n = 40000; /* With 200 pad bytes: about 1 MiB per partition. */
+    flow_dataset_t *m = mapped(ctx, n, 0, 200);
+    ck_assert_ptr_eq(flow_dataset_persist(m, levels[_i]), m);
+    ck_assert_int_eq(engine_sum(m), model_sum(n));
+    flow__blockstore_t *bs = ctx->group.stores[0];
+    flow__map_output_t *mo = flow__bs_cache_get(bs, flow_dataset_id(m), 3);
+    ck_assert_ptr_nonnull(mo);
+    if (!mo->on_disk) {
+        ck_assert_uint_gt(mo->segs[0].len, 2 * FLOW_SEG_CHUNK);
+        mo->segs[0].data[mo->segs[0].len - 100] ^= 0x40; /* In the last piece. */
+    } else {
+        FILE *f = fopen(mo->file.path, "r+b");
+        ck_assert_ptr_nonnull(f);
+        long at = (long)(mo->file.file_bytes * 3 / 4); /* In a later chunk. */
+        ck_assert_int_eq(fseek(f, at, SEEK_SET), 0);
+        int c = fgetc(f);
+        ck_assert_int_eq(fseek(f, at, SEEK_SET), 0);
+        fputc(c ^ 0x40, f);
+        fclose(f);
+    }
+    flow__bs_release(bs, mo);
+    flow_stats_t s0, s1;
+    flow_context_stats(ctx, &s0);
+    ck_assert_int_eq(engine_sum(m), model_sum(n));
+    flow_context_stats(ctx, &s1);
+    ck_assert_uint_eq(s1.cache_misses - s0.cache_misses, 1);
+    ck_assert_uint_ge(s1.tasks_failed - s0.tasks_failed, 1); /* Found late: a retry. */
+    flow_dataset_destroy(&m);
+    flow_context_destroy(&ctx);
+}
+END_TEST
+
 /* ---- Checkpoints --------------------------------------------------------------------------- */
 
 static int add_one(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out, const flow_buf_t *arg)
@@ -938,6 +977,7 @@ Suite *cache_suite(void)
     tcase_add_loop_test(tc, test_dropped_blocks_recomputed, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_cached_shuffle_output, 0, TEST_NMASTERS);
     tcase_add_test(tc, test_corrupt_block_recomputed);
+    tcase_add_loop_test(tc, test_corrupt_block_late_recomputed, 0, 2);
     tcase_add_loop_test(tc, test_checkpoint_cuts_lineage, 0, TEST_NMASTERS);
     tcase_add_test(tc, test_checkpoint_bad_dir);
     tcase_add_loop_test(tc, test_local_checkpoint, 0, TEST_NMASTERS);
