@@ -5,9 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <xxhash.h>
-#ifdef FLOW_HAVE_XXH_DISPATCH
-#include <xxh_x86dispatch.h> /* XXH3_64bits: the CPU's widest vector code. */
-#endif
 
 #include "blockstore.h"
 #include "mem.h"
@@ -108,14 +105,14 @@ static int to_disk(flow__blockstore_t *bs, flow__map_output_t *mo, flow__err_t *
     return FLOW_OK;
 }
 
-/* Checksum or compress the in-memory segments and count their memory (as
- * the allocator counts it: the size classes of the segments' buffers). */
 /* Pieces of a segment of n bytes. */
 static uint32_t pieces(size_t n)
 {
     return (uint32_t)((n + FLOW_SEG_CHUNK - 1) / FLOW_SEG_CHUNK);
 }
 
+/* Checksum or compress the in-memory segments and count their memory (as
+ * the allocator counts it: the size classes of the segments' buffers). */
 static void seal_memory(flow__map_output_t *mo, int compress)
 {
     mo->mem_bytes = 0;
@@ -532,8 +529,8 @@ int flow__seg_open(flow__seg_reader_t *rd, const flow__map_output_t *mo, uint32_
     if (rc < 0)
         return rc;
     if (mo->compressed && s->len) {
-        int rc = flow__lz4_decompress(s->data, s->len, &rd->buf,
-                                      block_name(mo, r, what, sizeof what), err);
+        rc = flow__lz4_decompress(s->data, s->len, &rd->buf,
+                                  block_name(mo, r, what, sizeof what), err);
         if (rc < 0)
             return rc;
         rd->blk = rd->buf.data;

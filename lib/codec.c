@@ -36,9 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
-#ifdef FLOW_HAVE_XXH_DISPATCH
-#include <xxh_x86dispatch.h> /* XXH3_64bits: the CPU's widest vector code. */
-#endif
 
 #include "codec.h"
 #include "mem.h"
