@@ -241,7 +241,8 @@ static int source_advance(const flow__sorter_t *s, merge_t *m, uint32_t i, flow_
             const flow_rec_t *ahead = &s->ents[src->next + PREFETCH_AHEAD].rec;
             const uint8_t *start = ahead->key ? ahead->key : ahead->val;
             __builtin_prefetch(start);
-            __builtin_prefetch((const uint8_t *)ahead->val + ahead->vlen - 1);
+            if (ahead->vlen)
+                __builtin_prefetch((const uint8_t *)ahead->val + ahead->vlen - 1);
         }
         const entry_t *e = &s->ents[src->next++];
         src->cur = e->rec;
