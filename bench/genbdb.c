@@ -64,19 +64,6 @@ static uint64_t skewed(uint64_t *s, uint64_t n)
     return (uint64_t)(((unsigned __int128)n * x * x) >> 40);
 }
 
-static size_t put_u64(char *p, uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        p[i] = tmp[n - 1 - i];
-    return n;
-}
-
 static size_t put_str(char *p, const char *s)
 {
     size_t n = strlen(s);
@@ -95,7 +82,7 @@ static size_t page_url(uint64_t i, char *p)
         for (int k = 0; k < 12 && len < n; k++, r /= 26)
             p[len++] = (char)('a' + r % 26);
     }
-    return len + put_u64(p + len, i);
+    return len + fb_put_u64(p + len, i);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
@@ -128,7 +115,7 @@ static size_t put_ip(char *p, uint32_t ip)
 {
     size_t n = 0;
     for (int k = 3; k >= 0; k--) {
-        n += put_u64(p + n, ip >> (8 * k) & 255);
+        n += fb_put_u64(p + n, ip >> (8 * k) & 255);
         if (k)
             p[n++] = '.';
     }
@@ -182,9 +169,9 @@ static int write_rankings(table_t *t, uint64_t target, uint64_t *rng, uint64_t *
         char *p = t->buf + t->len;
         size_t n = page_url(i, p);
         p[n++] = ',';
-        n += put_u64(p + n, skewed(rng, 10000));
+        n += fb_put_u64(p + n, skewed(rng, 10000));
         p[n++] = ',';
-        n += put_u64(p + n, 1 + below(rng, 100));
+        n += fb_put_u64(p + n, 1 + below(rng, 100));
         p[n++] = '\n';
         if (table_put(t, n, err, errlen) < 0)
             return -1;
@@ -211,13 +198,13 @@ static size_t visit_line(char *p, uint64_t pages, int64_t day0, uint64_t ndays, 
         n += page_url(skewed(rng, pages), p + n);
     } else {
         n += put_str(p + n, "unranked-");
-        n += put_u64(p + n, below(rng, 1000000));
+        n += fb_put_u64(p + n, below(rng, 1000000));
     }
     p[n++] = ',';
     n += put_date(p + n, day0 + (int64_t)below(rng, ndays));
     p[n++] = ',';
     uint64_t cents = below(rng, 100000);
-    n += put_u64(p + n, cents / 100);
+    n += fb_put_u64(p + n, cents / 100);
     p[n++] = '.';
     p[n++] = (char)('0' + cents / 10 % 10);
     p[n++] = (char)('0' + cents % 10);
@@ -232,7 +219,7 @@ static size_t visit_line(char *p, uint64_t pages, int64_t day0, uint64_t ndays, 
     for (uint64_t k = 0, len = 3 + below(rng, 8); k < len; k++)
         p[n++] = (char)('a' + below(rng, 26));
     p[n++] = ',';
-    n += put_u64(p + n, 1 + below(rng, 100));
+    n += fb_put_u64(p + n, 1 + below(rng, 100));
     p[n++] = '\n';
     return n;
 }

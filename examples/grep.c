@@ -12,20 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "flow.h"
+
+#include "exutil.h"
 
 static int contains(flow_task_t *t, const flow_rec_t *line, const flow_buf_t *pattern)
 {
     return memmem(line->val, line->vlen, pattern->data, pattern->len) != NULL;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -70,12 +64,12 @@ int main(int argc, char **argv)
     double *secs = calloc((size_t)runs, sizeof *secs);
     uint64_t n = 0;
     for (int r = 0; r < runs; r++) {
-        double t0 = now_s();
+        double t0 = ex_now();
         if (flow_dataset_count(hits, &n) < 0) {
             fprintf(stderr, "grep: %s\n", flow_last_error(ctx));
             return 1;
         }
-        secs[r] = now_s() - t0;
+        secs[r] = ex_now() - t0;
     }
     qsort(secs, (size_t)runs, sizeof *secs, cmp_double);
     printf("%llu\n", (unsigned long long)n);

@@ -34,9 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "flow.h"
+
+#include "exutil.h"
 
 static const char usage[] =
     "usage: join [--master URL] [--memory SIZE] [--overwrite] RANKINGS.csv USERVISITS.csv "
@@ -183,13 +184,6 @@ static int bucket_to_text(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out,
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Parse the options; returns 0, 1 after --help, or -1 on a usage error. */
 static int parse_options(int argc, char **argv, options_t *o)
 {
@@ -224,23 +218,6 @@ static int parse_options(int argc, char **argv, options_t *o)
         return -1;
     }
     return 0;
-}
-
-/* Open a context on the options' master and memory; NULL after printing why. */
-static flow_context_t *open_context(const options_t *o)
-{
-    flow_context_t *ctx = flow_context_new();
-    if (!ctx) {
-        fprintf(stderr, "join: out of memory\n");
-        return NULL;
-    }
-    if ((o->master && flow_context_set(ctx, "master", o->master) < 0) ||
-        (o->memory && flow_context_set(ctx, "executor.memory", o->memory) < 0) ||
-        flow_context_start(ctx) < 0) {
-        fprintf(stderr, "join: %s\n", flow_last_error(ctx));
-        flow_context_destroy(&ctx);
-    }
-    return ctx;
 }
 
 /* Build the job over the two tables and save it into outdir. */
@@ -295,12 +272,12 @@ int main(int argc, char **argv)
         if (stat(argv[o.first_arg + k], &st) == 0 && S_ISREG(st.st_mode))
             in_bytes += (uint64_t)st.st_size;
 
-    flow_context_t *ctx = open_context(&o);
+    flow_context_t *ctx = ex_open_context("join", o.master, o.memory);
     if (!ctx)
         return 1;
-    double t0 = now_s();
+    double t0 = ex_now();
     int rc = revenue_by_bucket(ctx, rankings, visits, outdir, o.overwrite);
-    double secs = now_s() - t0;
+    double secs = ex_now() - t0;
     if (rc == 0) {
         flow_stats_t s;
         flow_context_stats(ctx, &s);

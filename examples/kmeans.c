@@ -38,9 +38,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "flow.h"
+
+#include "exutil.h"
 
 static const char usage[] =
     "usage: kmeans [--master URL] [--k K] [--iterations N] [--partitions N]\n"
@@ -226,37 +227,10 @@ static int add_vectors(flow_task_t *t, const flow_rec_t *a, const flow_rec_t *b,
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Parse an option's value as an integer in [lo, 1 << 20]; -1 when it is not. */
-static int parse_int(const char *s, int lo)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    return end != s && *end == '\0' && v >= lo && v <= (1L << 20) ? (int)v : -1;
-}
-
-/* The --storage names, in the order of flow_storage_level_t. */
-static const char *const storage_names[] = {"none", "memory", "memory_ser",
-                                            "memory_and_disk", "disk"};
-
-/* A --storage name as a level (FLOW_STORAGE_NONE for "none"); -1 when unknown. */
-static int parse_storage(const char *s)
-{
-    for (int i = 0; i < (int)(sizeof storage_names / sizeof storage_names[0]); i++)
-        if (strcmp(s, storage_names[i]) == 0)
-            return i;
-    return -1;
-}
-
 /* Store the value v of option name in the options; 0, or -1 after printing why. */
-static int option_value(options_t *o, const char *name, const char *v)
+static int option_value(void *opts, const char *name, const char *v)
 {
+    options_t *o = opts;
     int n = 0;
     if (strcmp(name, "--master") == 0)
         o->master = v;
@@ -264,13 +238,13 @@ static int option_value(options_t *o, const char *name, const char *v)
         o->memory = v;
     else if (strcmp(name, "--out") == 0)
         o->out = v;
-    else if (strcmp(name, "--k") == 0 && (n = parse_int(v, 1)) >= 0)
+    else if (strcmp(name, "--k") == 0 && (n = ex_parse_int(v, 1)) >= 0)
         o->k = n;
-    else if (strcmp(name, "--iterations") == 0 && (n = parse_int(v, 0)) >= 0)
+    else if (strcmp(name, "--iterations") == 0 && (n = ex_parse_int(v, 0)) >= 0)
         o->iterations = n;
-    else if (strcmp(name, "--partitions") == 0 && (n = parse_int(v, 1)) >= 0)
+    else if (strcmp(name, "--partitions") == 0 && (n = ex_parse_int(v, 1)) >= 0)
         o->partitions = n;
-    else if (strcmp(name, "--storage") == 0 && (n = parse_storage(v)) >= 0)
+    else if (strcmp(name, "--storage") == 0 && (n = ex_parse_storage(v)) >= 0)
         o->level = (flow_storage_level_t)n;
     else {
         fprintf(stderr, "kmeans: bad value '%s' for %s\n", v, name);
@@ -288,29 +262,10 @@ static int parse_options(int argc, char **argv, options_t *o)
     o->k = 8;
     o->iterations = 10;
     o->level = FLOW_MEMORY_ONLY;
-    int i = 1;
-    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-        const char *a = argv[i];
-        int known = 0;
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        }
-        if (strcmp(a, "--help") == 0)
-            return 1;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-            known |= strcmp(a, with_value[k]) == 0;
-        if (!known) {
-            fprintf(stderr, "kmeans: unknown option %s\n", a);
-            return -1;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "kmeans: %s needs a value\n", a);
-            return -1;
-        }
-        if (option_value(o, a, argv[++i]) < 0)
-            return -1;
-    }
+    int i, rc = ex_parse_options("kmeans", argc, argv, with_value,
+                                 sizeof with_value / sizeof with_value[0], option_value, o, &i);
+    if (rc != 0)
+        return rc;
     if (argc - i != 1) {
         fprintf(stderr, "kmeans: expected one INPUT\n");
         return -1;
@@ -321,23 +276,6 @@ static int parse_options(int argc, char **argv, options_t *o)
         return -1;
     }
     return 0;
-}
-
-/* Open a context on the options' master and memory; NULL after printing why. */
-static flow_context_t *open_context(const options_t *o)
-{
-    flow_context_t *ctx = flow_context_new();
-    if (!ctx) {
-        fprintf(stderr, "kmeans: out of memory\n");
-        return NULL;
-    }
-    if ((o->master && flow_context_set(ctx, "master", o->master) < 0) ||
-        (o->memory && flow_context_set(ctx, "executor.memory", o->memory) < 0) ||
-        flow_context_start(ctx) < 0) {
-        fprintf(stderr, "kmeans: %s\n", flow_last_error(ctx));
-        flow_context_destroy(&ctx);
-    }
-    return ctx;
 }
 
 /* The number of coordinates: the fields of the first non-blank line. 0, or
@@ -386,7 +324,7 @@ static void print_cached(flow_dataset_t *ds)
 static flow_dataset_t *load_points(flow_context_t *ctx, const options_t *o,
                                    int64_t *out_dims)
 {
-    double t0 = now_s();
+    double t0 = ex_now();
     flow_dataset_t *lines = flow_dataset_text_file(ctx, o->input, o->partitions);
     flow_dataset_t *points = NULL;
     parse_arg_t a;
@@ -404,7 +342,7 @@ static flow_dataset_t *load_points(flow_context_t *ctx, const options_t *o,
         goto done;
     }
     fprintf(stderr, "points: %" PRIu64 " of %" PRId64 " dimensions, %d partitions, "
-            "%.3f s\n", n, a.dims, flow_dataset_npartitions(points), now_s() - t0);
+            "%.3f s\n", n, a.dims, flow_dataset_npartitions(points), ex_now() - t0);
     print_cached(points);
 done:
     if (!points && (!lines || a.dims > 0))
@@ -513,7 +451,7 @@ static uint64_t evictions(flow_context_t *ctx)
 /* The whole job; 0, or -1 after printing why. */
 static int kmeans(flow_context_t *ctx, const options_t *o)
 {
-    double t0 = now_s();
+    double t0 = ex_now();
     int64_t dims = 0;
     flow_dataset_t *points = load_points(ctx, o, &dims);
     if (!points)
@@ -522,10 +460,10 @@ static int kmeans(flow_context_t *ctx, const options_t *o)
     double *c = malloc(k * d * sizeof *c);
     int rc = c ? initial_centres(points, o, d, c) : -1;
     for (int it = 1; it <= o->iterations && rc == 0; it++) {
-        double t1 = now_s(), moved = 0;
+        double t1 = ex_now(), moved = 0;
         rc = iterate(points, k, d, c, &moved);
         if (rc == 0)
-            fprintf(stderr, "iteration %d: %.3f s, centres moved %.6g\n", it, now_s() - t1,
+            fprintf(stderr, "iteration %d: %.3f s, centres moved %.6g\n", it, ex_now() - t1,
                     moved);
     }
     if (rc == 0)
@@ -537,8 +475,8 @@ static int kmeans(flow_context_t *ctx, const options_t *o)
         flow_context_stats(ctx, &s);
         fprintf(stderr, "total: %.3f s, master %s, %d iterations, storage %s; cache hits %"
                 PRIu64 ", misses %" PRIu64 ", spilled %" PRIu64 " bytes, evicted %" PRIu64
-                " blocks\n", now_s() - t0, flow_context_get(ctx, "master"), o->iterations,
-                storage_names[o->level], s.cache_hits, s.cache_misses, s.spill_bytes,
+                " blocks\n", ex_now() - t0, flow_context_get(ctx, "master"), o->iterations,
+                ex_storage_name(o->level), s.cache_hits, s.cache_misses, s.spill_bytes,
                 evictions(ctx));
     }
     return rc;
@@ -552,7 +490,7 @@ int main(int argc, char **argv)
         fputs(usage, prc > 0 ? stdout : stderr);
         return prc > 0 ? 0 : 2;
     }
-    flow_context_t *ctx = open_context(&o);
+    flow_context_t *ctx = ex_open_context("kmeans", o.master, o.memory);
     if (!ctx)
         return 1;
     int rc = kmeans(ctx, &o);

@@ -55,9 +55,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "flow.h"
+
+#include "exutil.h"
 
 static const char usage[] =
     "usage: pagerank [--master URL] [--iterations N] [--partitions N] [--memory SIZE]\n"
@@ -241,37 +242,10 @@ static int damp(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out,
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Parse an option's value as an integer in [lo, 1 << 20]; -1 when it is not. */
-static int parse_int(const char *s, int lo)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    return end != s && *end == '\0' && v >= lo && v <= (1L << 20) ? (int)v : -1;
-}
-
-/* The --storage names, in the order of flow_storage_level_t. */
-static const char *const storage_names[] = {"none", "memory", "memory_ser",
-                                            "memory_and_disk", "disk"};
-
-/* A --storage name as a level (FLOW_STORAGE_NONE for "none"); -1 when unknown. */
-static int parse_storage(const char *s)
-{
-    for (int i = 0; i < (int)(sizeof storage_names / sizeof storage_names[0]); i++)
-        if (strcmp(s, storage_names[i]) == 0)
-            return i;
-    return -1;
-}
-
 /* Store the value v of option name in the options; 0, or -1 after printing why. */
-static int option_value(options_t *o, const char *name, const char *v)
+static int option_value(void *opts, const char *name, const char *v)
 {
+    options_t *o = opts;
     int n = 0;
     if (strcmp(name, "--master") == 0)
         o->master = v;
@@ -279,13 +253,13 @@ static int option_value(options_t *o, const char *name, const char *v)
         o->memory = v;
     else if (strcmp(name, "--out") == 0)
         o->out = v;
-    else if (strcmp(name, "--iterations") == 0 && (n = parse_int(v, 0)) >= 0)
+    else if (strcmp(name, "--iterations") == 0 && (n = ex_parse_int(v, 0)) >= 0)
         o->iterations = n;
-    else if (strcmp(name, "--partitions") == 0 && (n = parse_int(v, 1)) >= 0)
+    else if (strcmp(name, "--partitions") == 0 && (n = ex_parse_int(v, 1)) >= 0)
         o->partitions = n;
-    else if (strcmp(name, "--checkpoint") == 0 && (n = parse_int(v, 0)) >= 0)
+    else if (strcmp(name, "--checkpoint") == 0 && (n = ex_parse_int(v, 0)) >= 0)
         o->checkpoint = n;
-    else if (strcmp(name, "--storage") == 0 && (n = parse_storage(v)) >= 0)
+    else if (strcmp(name, "--storage") == 0 && (n = ex_parse_storage(v)) >= 0)
         o->level = (flow_storage_level_t)n;
     else {
         fprintf(stderr, "pagerank: bad value '%s' for %s\n", v, name);
@@ -303,55 +277,16 @@ static int parse_options(int argc, char **argv, options_t *o)
     memset(o, 0, sizeof *o);
     o->iterations = 10;
     o->level = FLOW_MEMORY_ONLY;
-    int i = 1;
-    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-        const char *a = argv[i];
-        int known = 0;
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        }
-        if (strcmp(a, "--help") == 0)
-            return 1;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-            known |= strcmp(a, with_value[k]) == 0;
-        if (!known) {
-            fprintf(stderr, "pagerank: unknown option %s\n", a);
-            return -1;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pagerank: %s needs a value\n", a);
-            return -1;
-        }
-        if (option_value(o, a, argv[++i]) < 0)
-            return -1;
-    }
+    int i, rc = ex_parse_options("pagerank", argc, argv, with_value,
+                                 sizeof with_value / sizeof with_value[0], option_value, o, &i);
+    if (rc != 0)
+        return rc;
     if (argc - i != 1) {
         fprintf(stderr, "pagerank: expected one INPUT\n");
         return -1;
     }
     o->input = argv[i];
     return 0;
-}
-
-/* Open a context on the options' master and memory; NULL after printing why. */
-static flow_context_t *open_context(const options_t *o)
-{
-    flow_context_t *ctx = flow_context_new();
-    if (!ctx) {
-        fprintf(stderr, "pagerank: out of memory\n");
-        return NULL;
-    }
-    /* Join the co-partitioned links and ranks in place, never by broadcast. */
-    if ((!getenv("FLOW_JOIN_BROADCAST_THRESHOLD") &&
-         flow_context_set(ctx, "join.broadcast_threshold", "0") < 0) ||
-        (o->master && flow_context_set(ctx, "master", o->master) < 0) ||
-        (o->memory && flow_context_set(ctx, "executor.memory", o->memory) < 0) ||
-        flow_context_start(ctx) < 0) {
-        fprintf(stderr, "pagerank: %s\n", flow_last_error(ctx));
-        flow_context_destroy(&ctx);
-    }
-    return ctx;
 }
 
 /* What the cache holds of ds, on stderr. */
@@ -373,7 +308,7 @@ static flow_dataset_t *build_links(flow_context_t *ctx, const options_t *o)
 {
     flow_dataset_t *lines = NULL, *edges = NULL, *adj = NULL, *links = NULL;
     uint64_t n = 0;
-    double t0 = now_s();
+    double t0 = ex_now();
     int ok = (lines = flow_dataset_text_file(ctx, o->input, 0)) &&
              (edges = flow_dataset_flat_map(lines, parse_edge, o->input,
                                             strlen(o->input))) &&
@@ -391,7 +326,7 @@ static flow_dataset_t *build_links(flow_context_t *ctx, const options_t *o)
         flow_dataset_destroy(&links);
     } else {
         fprintf(stderr, "links: %" PRIu64 " vertices with out-links, %d partitions, "
-                "%.3f s\n", n, flow_dataset_npartitions(links), now_s() - t0);
+                "%.3f s\n", n, flow_dataset_npartitions(links), ex_now() - t0);
         print_cached(links);
     }
     flow_dataset_destroy(&lines);
@@ -502,7 +437,7 @@ static uint64_t evictions(flow_context_t *ctx)
 /* The whole job; 0, or -1 after printing why. */
 static int pagerank(flow_context_t *ctx, const options_t *o)
 {
-    double t0 = now_s();
+    double t0 = ex_now();
     flow_dataset_t *links = build_links(ctx, o), *ranks = NULL;
     const double one = 1.0;
     if (!links)
@@ -514,7 +449,7 @@ static int pagerank(flow_context_t *ctx, const options_t *o)
     }
     int rc = 0;
     for (int it = 1; it <= o->iterations && rc == 0; it++) {
-        double t1 = now_s();
+        double t1 = ex_now();
         flow_stats_t before, after;
         uint64_t ranked = 0;
         flow_context_stats(ctx, &before);
@@ -527,7 +462,7 @@ static int pagerank(flow_context_t *ctx, const options_t *o)
         flow_context_stats(ctx, &after);
         if (rc == 0)
             fprintf(stderr, "iteration %d: %.3f s, %" PRIu64 " vertices ranked, shuffle "
-                    "written %" PRIu64 " bytes, cache hits %" PRIu64 "\n", it, now_s() - t1,
+                    "written %" PRIu64 " bytes, cache hits %" PRIu64 "\n", it, ex_now() - t1,
                     ranked, after.shuffle_bytes_written - before.shuffle_bytes_written,
                     after.cache_hits - before.cache_hits);
     }
@@ -540,8 +475,8 @@ static int pagerank(flow_context_t *ctx, const options_t *o)
         flow_context_stats(ctx, &s);
         fprintf(stderr, "total: %.3f s, master %s, %d iterations, storage %s; shuffle "
                 "written %" PRIu64 " bytes, spilled %" PRIu64 " bytes, cache hits %" PRIu64
-                ", misses %" PRIu64 ", evicted %" PRIu64 " blocks\n", now_s() - t0,
-                flow_context_get(ctx, "master"), o->iterations, storage_names[o->level],
+                ", misses %" PRIu64 ", evicted %" PRIu64 " blocks\n", ex_now() - t0,
+                flow_context_get(ctx, "master"), o->iterations, ex_storage_name(o->level),
                 s.shuffle_bytes_written, s.spill_bytes, s.cache_hits, s.cache_misses,
                 evictions(ctx));
     }
@@ -556,7 +491,7 @@ int main(int argc, char **argv)
         fputs(usage, prc > 0 ? stdout : stderr);
         return prc > 0 ? 0 : 2;
     }
-    flow_context_t *ctx = open_context(&o);
+    flow_context_t *ctx = ex_open_context("pagerank", o.master, o.memory);
     if (!ctx)
         return 1;
     int rc = pagerank(ctx, &o);

@@ -24,9 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "flow.h"
+
+#include "exutil.h"
 
 static const char usage[] =
     "usage: sort [--master URL] [--memory SIZE] [--partitions N] [--overwrite] INPUT OUTDIR\n"
@@ -57,21 +58,6 @@ static int line_as_key(flow_task_t *t, const flow_rec_t *in, flow_rec_t *out,
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Parse an option's value as an integer in [1, 1 << 20]; -1 when it is not. */
-static int parse_count(const char *s)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    return end != s && *end == '\0' && v >= 1 && v <= (1L << 20) ? (int)v : -1;
-}
-
 /* Parse the options; returns 0, 1 after --help, or -1 on a usage error. */
 static int parse_options(int argc, char **argv, options_t *o)
 {
@@ -97,7 +83,7 @@ static int parse_options(int argc, char **argv, options_t *o)
                 o->master = v;
             } else if (strcmp(a, "--memory") == 0) {
                 o->memory = v;
-            } else if ((o->partitions = parse_count(v)) < 0) {
+            } else if ((o->partitions = ex_parse_int(v, 1)) < 0) {
                 fprintf(stderr, "sort: --partitions: expected 1 to %ld, not '%s'\n",
                         1L << 20, v);
                 return -1;
@@ -113,23 +99,6 @@ static int parse_options(int argc, char **argv, options_t *o)
         return -1;
     }
     return 0;
-}
-
-/* Open a context on the options' master and memory; NULL after printing why. */
-static flow_context_t *open_context(const options_t *o)
-{
-    flow_context_t *ctx = flow_context_new();
-    if (!ctx) {
-        fprintf(stderr, "sort: out of memory\n");
-        return NULL;
-    }
-    if ((o->master && flow_context_set(ctx, "master", o->master) < 0) ||
-        (o->memory && flow_context_set(ctx, "executor.memory", o->memory) < 0) ||
-        flow_context_start(ctx) < 0) {
-        fprintf(stderr, "sort: %s\n", flow_last_error(ctx));
-        flow_context_destroy(&ctx);
-    }
-    return ctx;
 }
 
 /* Build the job over input and save it into outdir. */
@@ -170,12 +139,12 @@ int main(int argc, char **argv)
     }
     uint64_t in_bytes = stat(input, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
 
-    flow_context_t *ctx = open_context(&o);
+    flow_context_t *ctx = ex_open_context("sort", o.master, o.memory);
     if (!ctx)
         return 1;
-    double t0 = now_s();
+    double t0 = ex_now();
     int rc = sort_lines(ctx, input, outdir, &o);
-    double secs = now_s() - t0;
+    double secs = ex_now() - t0;
     if (rc == 0) {
         flow_stats_t s;
         flow_context_stats(ctx, &s);
