@@ -8,19 +8,25 @@ static const char empty_key[8];
 
 size_t flow__rec_write(void *dst, const flow_rec_t *r)
 {
+    static const uint64_t zero = 0;
     uint8_t *p = dst;
     uint32_t hdr[2] = {r->key ? (uint32_t)r->klen : FLOW_NOKEY, (uint32_t)r->vlen};
     memcpy(p, hdr, 8);
     size_t off = 8;
+    /* Each field's last 8-byte word is zeroed first, then the bytes copied
+     * over it: the padding is zeros without a memset of 0 to 7 bytes. */
     if (r->key) {
-        memcpy(p + off, r->key, r->klen);
-        memset(p + off + r->klen, 0, flow__pad8(r->klen) - r->klen);
-        off += flow__pad8(r->klen);
+        size_t kp = flow__pad8(r->klen);
+        if (kp)
+            memcpy(p + off + kp - 8, &zero, 8);
+        flow__copy(p + off, r->key, r->klen);
+        off += kp;
     }
-    if (r->vlen)
-        memcpy(p + off, r->val, r->vlen);
-    memset(p + off + r->vlen, 0, flow__pad8(r->vlen) - r->vlen);
-    return off + flow__pad8(r->vlen);
+    size_t vp = flow__pad8(r->vlen);
+    if (vp)
+        memcpy(p + off + vp - 8, &zero, 8);
+    flow__copy(p + off, r->val, r->vlen);
+    return off + vp;
 }
 
 void flow__block_append(flow__wbuf_t *b, const flow_rec_t *r)

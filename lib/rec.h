@@ -16,6 +16,9 @@
 #ifndef FLOW_REC_H
 #define FLOW_REC_H
 
+#include <stdint.h>
+#include <string.h>
+
 #include "buf.h"
 #include "flow.h"
 
@@ -23,6 +26,35 @@
 #define FLOW_REC_MAX 0xFFFFFFF0u /* Largest key or value length. */
 
 static inline size_t flow__pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* Copy n bytes that do not overlap. Keys and values are mostly a few bytes
+ * long, of a length known only at run time, for which memcpy is a call into
+ * libc and a dispatch on the size: up to 16 bytes this is two loads and two
+ * stores (overlapping when n is not a power of two), inline. */
+static inline void flow__copy(void *dst, const void *src, size_t n)
+{
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n > 16) {
+        memcpy(d, s, n);
+    } else if (n > 0) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
 
 /* Bytes that r takes in a block. */
 static inline size_t flow__rec_size(const flow_rec_t *r)

@@ -302,9 +302,8 @@ static int batch_add(batch_t *b, const flow__aggtable_t *tb, const flow_rec_t *r
         return 0;
     int i = b->n++;
     uint8_t *p = (uint8_t *)b->bytes[i];
-    memcpy(p, r->key, kl);
-    if (r->vlen)
-        memcpy(p + vo, r->val, r->vlen); /* The value stays 8-aligned. */
+    flow__copy(p, r->key, kl);
+    flow__copy(p + vo, r->val, r->vlen); /* The value stays 8-aligned. */
     b->rec[i] = flow_rec_kv(p, kl, p + vo, r->vlen);
     b->hash[i] = flow__agg_hash(p, kl);
     b->tag[i] = tag;

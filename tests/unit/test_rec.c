@@ -43,6 +43,39 @@ START_TEST(test_block_round_trip_keeps_records_and_alignment)
 }
 END_TEST
 
+/* flow__copy writes exactly n bytes, whatever n; the record writer pads each
+ * field with zeros over whatever the memory held. */
+START_TEST(test_copy_and_padding_are_exact)
+{
+    uint8_t src[48], dst[64];
+    for (size_t i = 0; i < sizeof src; i++)
+        src[i] = (uint8_t)(i + 1);
+    for (size_t n = 0; n <= 40; n++) {
+        memset(dst, 0xAA, sizeof dst);
+        flow__copy(dst + 8, src + 3, n);
+        for (size_t i = 0; i < sizeof dst; i++)
+            ck_assert_uint_eq(dst[i], i >= 8 && i < 8 + n ? src[3 + i - 8] : 0xAA);
+    }
+    uint8_t rec[8 + 32 + 32];
+    for (size_t kl = 0; kl <= 24; kl++) {
+        for (size_t vl = 0; vl <= 24; vl++) {
+            memset(rec, 0xAA, sizeof rec);
+            flow_rec_t r = flow_rec_kv(src, kl, src + 20, vl);
+            size_t n = flow__rec_write(rec, &r);
+            ck_assert_uint_eq(n, flow__rec_size(&r));
+            size_t kp = flow__pad8(kl);
+            for (size_t i = kl; i < kp; i++)
+                ck_assert_uint_eq(rec[8 + i], 0);
+            for (size_t i = vl; i < flow__pad8(vl); i++)
+                ck_assert_uint_eq(rec[8 + kp + i], 0);
+            ck_assert_int_eq(memcmp(rec + 8, src, kl), 0);
+            ck_assert_int_eq(memcmp(rec + 8 + kp, src + 20, vl), 0);
+            ck_assert_uint_eq(rec[n], 0xAA);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_block_empty_key_differs_from_no_key)
 {
     flow__wbuf_t b;
@@ -155,6 +188,7 @@ Suite *rec_suite(void)
     Suite *s = suite_create("rec");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_block_round_trip_keeps_records_and_alignment);
+    tcase_add_test(tc, test_copy_and_padding_are_exact);
     tcase_add_test(tc, test_block_empty_key_differs_from_no_key);
     tcase_add_test(tc, test_block_truncated_is_protocol_error);
     tcase_add_test(tc, test_arena_alignment_and_reset);
