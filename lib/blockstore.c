@@ -242,6 +242,7 @@ static void insert(flow__blockstore_t *bs, flow__map_output_t *mo)
         bs->disk_bytes += mo->file.file_bytes;
 }
 
+/* In memory, the producer counted the records as it wrote them. */
 static void count_records(flow__map_output_t *mo)
 {
     if (mo->on_disk) {
@@ -249,11 +250,9 @@ static void count_records(flow__map_output_t *mo)
         mo->raw_bytes = mo->file.raw_bytes;
         return;
     }
-    mo->records = mo->raw_bytes = 0;
-    for (uint32_t r = 0; r < mo->nparts; r++) {
-        mo->records += (uint64_t)flow__block_count(mo->segs[r].data, mo->segs[r].len);
+    mo->raw_bytes = 0;
+    for (uint32_t r = 0; r < mo->nparts; r++)
         mo->raw_bytes += mo->segs[r].len;
-    }
 }
 
 int flow__bs_put(flow__blockstore_t *bs, flow__map_output_t *mo, flow__err_t *err)

@@ -58,6 +58,7 @@ struct flow_iter {
     int teeing;                     /* CACHED: a miss keeping what it computes. */
     flow__spill_writer_t *tee_w;    /* CACHED: ... on disk (else in buf). */
     uint64_t tee_held;              /* CACHED: budget reserved for buf (unrolling). */
+    uint64_t tee_records;           /* CACHED: records in buf. */
 };
 
 int flow_iter_next(flow_iter_t *it, flow_rec_t *out) { return it->next(it, out); }
@@ -573,6 +574,7 @@ static int tee_keep(flow_iter_t *it, const flow_rec_t *r)
     if (it->tee_w)
         return flow__spill_put(it->tee_w, r, it->t->err);
     flow__block_append(&it->buf, r);
+    it->tee_records++;
     /* The block being built counts against the budget as it grows; when the
      * budget cannot hold it (even after evicting other datasets' blocks), or
      * it passes half the budget, it could never stay in memory. */
@@ -608,6 +610,7 @@ static int tee_store(flow_iter_t *it)
         mo->on_disk = rc == FLOW_OK;
     } else {
         mo->segs[0] = it->buf;
+        mo->records = it->tee_records;
         flow__wbuf_init(&it->buf);
         it->pos = 0;
         tee_unreserve(it); /* The store counts the block from here. */

@@ -320,6 +320,7 @@ typedef struct mapside {
     flow__aggtable_t table;      /* Combined records. */
     flow__wbuf_t *buckets;       /* Uncombined records per reduce partition. */
     uint64_t held;               /* Bytes in buckets. */
+    uint64_t bucketed;           /* Records put in buckets (spilled ones too). */
     uint64_t mem;                /* Execution memory granted. */
     flow__spill_file_t *spills;  /* Spilled files, segment r = reduce partition r. */
     int nspills;                 /* Their number. */
@@ -459,6 +460,7 @@ static int map_add_hashed(mapside_t *ms, const flow_rec_t *r, uint64_t h)
     flow__wbuf_t *b = &ms->buckets[p];
     size_t before = b->cap;
     flow__block_append(b, r);
+    ms->bucketed++;
     ms->held += b->cap - before;
     return flow__task_exec_grow(t, &ms->mem, ms->held) ? FLOW_OK : map_spill(ms);
 }
@@ -515,6 +517,7 @@ static int table_to_buckets(mapside_t *ms)
             return rc;
         flow_rec_t rec = flow__agg_rec(e);
         flow__block_append(&ms->buckets[p], &rec);
+        ms->bucketed++;
     }
     flow__agg_clear(&ms->table);
     return FLOW_OK;
@@ -642,6 +645,7 @@ static int map_finish(mapside_t *ms, flow__wbuf_t *out)
             mo->segs[r] = ms->buckets[r];
             flow__wbuf_init(&ms->buckets[r]);
         }
+        mo->records = ms->bucketed; /* Nothing spilled: every record is here. */
     }
     if (rc < 0) {
         flow__mo_free(mo);
@@ -652,7 +656,7 @@ static int map_finish(mapside_t *ms, flow__wbuf_t *out)
     flow__agg_free(&ms->table);
     flow__task_exec_return(t, ms->mem);
     ms->mem = 0;
-    uint64_t records = 0, bytes = 0;
+    uint64_t records = mo->records, bytes = 0;
     if (mo->on_disk) {
         records = mo->file.records;
         bytes = mo->file.raw_bytes; /* As reads count them: records in block layout. */
