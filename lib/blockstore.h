@@ -150,6 +150,7 @@ typedef struct flow__seg_reader {
     size_t len;                   /* Its length. */
     size_t pos;                   /* Next record. */
     size_t checked;               /* Bytes of blk whose checksums were checked. */
+    size_t fetched;               /* Bytes of blk prefetched (see seg_next). */
     const uint64_t *sums;         /* Checksums of blk's pieces (uncompressed). */
     uint32_t r;                   /* The segment. */
     flow__wbuf_t buf;             /* Decompressed block (compressed segments). */
