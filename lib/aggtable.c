@@ -225,6 +225,33 @@ void flow__agg_set_val(flow__aggtable_t *t, flow__agg_entry_t *e, const void *v,
     e->vlen = FLOW_AGG_EXT;
 }
 
+void flow__agg_append_val(flow__aggtable_t *t, flow__agg_entry_t *e, const void *v,
+                          size_t vlen)
+{
+    size_t old = flow__agg_vlen(e);
+    if (e->vlen == FLOW_AGG_EXT) {
+        flow__agg_vhdr_t *h = (flow__agg_vhdr_t *)e->val.ptr - 1;
+        if (h->cap - old >= vlen) {
+            memcpy(e->val.ptr + old, v, vlen);
+            h->len = (uint32_t)(old + vlen);
+            return;
+        }
+    }
+    /* A new home half as big again as the value: appends cost amortized
+     * constant time, and the arena holds at most about three times the
+     * value. The old home stays in the arena (freed with the table). */
+    size_t n = old + vlen, cap = n < 16 ? 16 : n + n / 2;
+    if (cap > FLOW_REC_MAX)
+        cap = FLOW_REC_MAX;
+    flow__agg_vhdr_t *h = flow__arena_alloc(&t->arena, sizeof *h + cap);
+    memcpy(h + 1, flow__agg_val(e), old);
+    memcpy((uint8_t *)(h + 1) + old, v, vlen);
+    h->len = (uint32_t)n;
+    h->cap = (uint32_t)cap;
+    e->val.ptr = (uint8_t *)(h + 1);
+    e->vlen = FLOW_AGG_EXT;
+}
+
 flow_rec_t flow__agg_rec(flow__agg_entry_t *e)
 {
     flow_rec_t r = {flow__agg_key(e), flow__agg_klen(e), flow__agg_val(e), flow__agg_vlen(e)};

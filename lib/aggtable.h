@@ -124,6 +124,10 @@ static inline void flow__agg_prefetch(const flow__aggtable_t *t, uint64_t hash)
 }
 /* Store v as the entry's value (v may point into the entry's own value). */
 void flow__agg_set_val(flow__aggtable_t *t, flow__agg_entry_t *e, const void *v, size_t vlen);
+/* Append vlen bytes to the entry's value (old + vlen <= FLOW_REC_MAX), in
+ * place while its room lasts. */
+void flow__agg_append_val(flow__aggtable_t *t, flow__agg_entry_t *e, const void *v,
+                          size_t vlen);
 /* The entry as a keyed record (valid until the table changes). */
 flow_rec_t flow__agg_rec(flow__agg_entry_t *e);
 /* Bytes the table holds (slots and arena). */

@@ -178,11 +178,13 @@ static int builtin_merge(flow_task_t *t, flow__aggtable_t *tb, flow__agg_entry_t
         return FLOW_OK;
     }
     if (kind == FLOW_CONCAT) {
-        size_t old = flow__agg_vlen(e);
-        uint8_t *tmp = flow__arena_alloc(&tb->arena, old + vlen);
-        memcpy(tmp, flow__agg_val(e), old);
-        memcpy(tmp + old, v, vlen);
-        flow__agg_set_val(tb, e, tmp, old + vlen);
+        if (flow__agg_vlen(e) + vlen > FLOW_REC_MAX) {
+            flow__err_set(t->err, FLOW_EINVAL, "concat: a value past 4 GiB in partition %u",
+                          t->partition);
+            t->err->permanent = 1;
+            return FLOW_EINVAL;
+        }
+        flow__agg_append_val(tb, e, v, vlen);
         return FLOW_OK;
     }
     if (kind == FLOW_COUNT)

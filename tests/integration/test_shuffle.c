@@ -1473,6 +1473,47 @@ START_TEST(test_count_by_key_with_1m_memory)
 }
 END_TEST
 
+/* CONCAT of one key's 40k values in one map task: the value grows in place,
+ * so the table stays small and nothing spills (copying the whole value at
+ * every append once took memory quadratic in its length, and spilled). */
+START_TEST(test_concat_hot_key_grows_in_place)
+{
+    enum { N = 40000 };
+    flow_context_t *ctx = open_ctx(_i, NULL);
+    flow_rec_t *recs = malloc(sizeof *recs * N);
+    int64_t *vals = malloc(sizeof *vals * N);
+    for (int i = 0; i < N; i++) {
+        vals[i] = i;
+        recs[i] = flow_rec_kv("hot", 3, &vals[i], sizeof vals[i]);
+    }
+    flow_dataset_t *src = flow_dataset_parallelize(ctx, recs, N, 1);
+    flow_dataset_t *d = flow_dataset_combine_builtin(src, FLOW_CONCAT, 2);
+    flow_result_t *res = NULL;
+    int rc = flow_dataset_collect(d, &res);
+    REQUIRE(rc == FLOW_OK, "concat: %s", flow_last_error(ctx));
+    ck_assert_uint_eq(flow_result_count(res), 1);
+    const flow_rec_t *r = flow_result_get(res, 0);
+    ck_assert_uint_eq(r->vlen, sizeof(int64_t) * N);
+    /* The values in some order: each exactly once. */
+    uint8_t *seen = calloc(N, 1);
+    for (int i = 0; i < N; i++) {
+        int64_t v = flow_i64((const int64_t *)r->val + i);
+        REQUIRE(v >= 0 && v < N && !seen[v], "concat: value %lld at %d", (long long)v, i);
+        seen[v] = 1;
+    }
+    flow_stats_t st;
+    flow_context_stats(ctx, &st);
+    ck_assert_uint_eq(st.spill_bytes, 0);
+    free(seen);
+    flow_result_destroy(&res);
+    flow_dataset_destroy(&d);
+    flow_dataset_destroy(&src);
+    free(recs);
+    free(vals);
+    close_ctx(&ctx);
+}
+END_TEST
+
 /* One key holds 90% of 500k records: its values spill, and group_by_key
  * still reads them (twice, rewinding) and counts right. */
 START_TEST(test_group_by_key_hot_key_spills)
@@ -2067,6 +2108,7 @@ Suite *shuffle_suite(void)
     tcase_add_loop_test(tc, test_op_same_with_1m_memory, 0, NOPS * TEST_NMASTERS);
     tcase_add_loop_test(tc, test_count_by_key_with_1m_memory, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_group_by_key_hot_key_spills, 0, TEST_NMASTERS);
+    tcase_add_loop_test(tc, test_concat_hot_key_grows_in_place, 0, TEST_NMASTERS);
     suite_add_tcase(s, tc);
 
     tc = tcase_of("recovery", 300);

@@ -297,6 +297,43 @@ START_TEST(test_agg_slots_kept_for_next_table)
 }
 END_TEST
 
+/* Appending to values of every starting shape (none, inline, out of line)
+ * gives their concatenation, and the arena stays linear in the bytes. */
+START_TEST(test_agg_append_val)
+{
+    flow__aggtable_t t;
+    flow__agg_init(&t, FLOW_AGG_SALT_MAP, (size_t)1 << 30);
+    static uint8_t want[3][40000];
+    size_t len[3] = {0, 5, 20};
+    flow__agg_entry_t *e[3];
+    uint64_t seed = 11;
+    for (uint64_t k = 0; k < 3; k++) {
+        int isnew;
+        e[k] = flow__agg_upsert(&t, &k, sizeof k, flow__agg_hash(&k, sizeof k), &isnew);
+        for (size_t i = 0; i < len[k]; i++)
+            want[k][i] = (uint8_t)test_rand(&seed);
+        flow__agg_set_val(&t, e[k], want[k], len[k]);
+    }
+    for (int round = 0; round < 4000; round++) {
+        uint64_t k = (uint64_t)round % 3;
+        uint8_t v[9];
+        size_t n = (size_t)round % 10;
+        for (size_t i = 0; i < n; i++)
+            v[i] = (uint8_t)test_rand(&seed);
+        flow__agg_append_val(&t, e[k], v, n);
+        memcpy(want[k] + len[k], v, n);
+        len[k] += n;
+        EXPECT(flow__agg_vlen(e[k]) == len[k], "round %d: %zu bytes, want %zu", round,
+               flow__agg_vlen(e[k]), len[k]);
+    }
+    for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(memcmp(flow__agg_val(e[k]), want[k], len[k]), 0);
+    ck_assert_uint_lt(t.arena.allocated, 8 * (len[0] + len[1] + len[2]) + (256u << 10));
+    flow__agg_free(&t);
+    flow__agg_release_spare();
+}
+END_TEST
+
 Suite *aggtable_suite(void)
 {
     Suite *s = suite_create("aggtable");
@@ -308,6 +345,7 @@ Suite *aggtable_suite(void)
     tcase_add_test(tc, test_agg_sorted_by_part_then_key);
     tcase_add_test(tc, test_agg_clear_and_clear_only);
     tcase_add_test(tc, test_agg_slots_kept_for_next_table);
+    tcase_add_test(tc, test_agg_append_val);
     suite_add_tcase(s, tc);
     return s;
 }
