@@ -846,6 +846,11 @@ static int fetch_next(fetch_t *f, flow_rec_t *out, uint32_t *tag)
 /* ---- Reduce side: values of one key (group and cogroup) -------------------------------- */
 
 struct flow_values {
+    const uint8_t *const *idx;   /* Grouped in memory: the records (key and value)
+                                  * of the values are idx[istart, iend); NULL when
+                                  * the values are in mem and file. */
+    uint64_t istart, iend, ipos; /* ... the values' range of idx, the next one. */
+    uint64_t itotal;             /* ... entries of idx (prefetches stop there). */
     flow__wbuf_t mem;            /* Values held in memory (a block). */
     flow__spill_writer_t *w;     /* Values past the limit, being written. */
     flow__spill_file_t file;     /* ... and once written. */
@@ -858,8 +863,28 @@ struct flow_values {
     flow__shuf_reader_t *owner;  /* The reader (for its limits). */
 };
 
+/* A record written by flow__rec_write with a key (perhaps empty). */
+static inline flow_rec_t kept_rec(const uint8_t *p)
+{
+    uint32_t hdr[2];
+    memcpy(hdr, p, 8);
+    return flow_rec_kv(p + 8, hdr[0], p + 8 + flow__pad8(hdr[0]), hdr[1]);
+}
+
+/* Distance, in values, of the prefetch ahead of an indexed read. */
+#define VALUES_PREFETCH 6
+
 int flow_values_next(flow_values_t *v, flow_rec_t *out)
 {
+    if (v->idx) {
+        if (v->ipos == v->iend)
+            return 0;
+        if (v->ipos + VALUES_PREFETCH < v->itotal)
+            __builtin_prefetch(v->idx[v->ipos + VALUES_PREFETCH]);
+        flow_rec_t r = kept_rec(v->idx[v->ipos++]);
+        *out = flow_rec(r.val, r.vlen);
+        return 1;
+    }
     if (!v->in_file) {
         int rc = flow__block_next(v->mem.data, v->mem.len, &v->pos, out);
         if (rc != 0)
@@ -875,6 +900,7 @@ int flow_values_next(flow_values_t *v, flow_rec_t *out)
 
 void flow_values_rewind(flow_values_t *v)
 {
+    v->ipos = v->istart;
     v->pos = 0;
     v->in_file = 0;
     if (v->sr)
@@ -886,6 +912,8 @@ uint64_t flow_values_count(const flow_values_t *v) { return v->count; }
 
 static void values_reset(flow_values_t *v)
 {
+    v->idx = NULL;
+    v->istart = v->iend = 0;
     flow_values_rewind(v);
     v->mem.len = 0;
     v->count = 0;
@@ -895,6 +923,46 @@ static void values_reset(flow_values_t *v)
 }
 
 /* ---- Reduce side: the reader ------------------------------------------------------------ */
+
+/* GROUP in memory. Records are kept as they arrive (key and value) in
+ * chunks, where they stay put; a table of 8-byte slots (32 bits of the key's
+ * hash and a group number) maps each key to its group, numbered in order of
+ * first arrival, whose first record holds the key; each
+ * record notes its slot, group * ninputs + input. At the end a counting pass
+ * orders the records by slot (stable, so each input's values keep their
+ * arrival order), and each group is handed to the function with its values
+ * read through that index. Past the task's grant everything moves into the
+ * external sorter and grouping goes on by sorting, as it always did. */
+#define HG_BATCH 16
+#define HG_CHUNK (1u << 20)
+
+typedef struct hg_chunk {
+    struct hg_chunk *next; /* The next chunk. */
+    size_t len, cap;       /* Bytes of records in data, its size. */
+    uint64_t data[];       /* Records back to back (8-aligned). */
+} hg_chunk_t;
+
+typedef struct hgroup {
+    uint64_t *ht;             /* Open addressing, linear probing: per used slot the
+                               * key's tag << 32 | its group; 0 when empty. */
+    uint64_t hcap;            /* Slots of ht, a power of two. */
+    unsigned shift;           /* 64 - log2(hcap). */
+    const uint8_t **first;    /* Per group: its first record, which holds the key. */
+    int on;                   /* Grouping by hash (not overflowed). */
+    int ready;                /* The index is built: groups are being run. */
+    hg_chunk_t *head, *tail;  /* Records as read. */
+    uint64_t chunk_bytes;     /* Bytes of the chunks. */
+    uint32_t *slot;           /* Per record: its group * ninputs + input. */
+    uint64_t n, ncap;         /* Records, room in slot. */
+    uint32_t *count;          /* Per slot: records; then where the slot ends in order. */
+    uint64_t groups, gcap;    /* Groups, room in count and first (in groups). */
+    const uint8_t **order;    /* The records by slot. */
+    uint64_t next;            /* The next group to run. */
+    int nb;                   /* Records batched (their table slots being prefetched). */
+    const uint8_t *brec[HG_BATCH]; /* Them. */
+    uint64_t bhash[HG_BATCH]; /* Their keys' hashes. */
+    uint32_t btag[HG_BATCH];  /* Their inputs. */
+} hgroup_t;
 
 struct flow__shuf_reader {
     flow_task_t *t;               /* Task. */
@@ -919,6 +987,8 @@ struct flow__shuf_reader {
     uint64_t mem;                 /* Execution memory granted. */
     flow__agg_entry_t *merge_e;   /* AGG after an overflow: the key being merged. */
     batch_t batch;                /* AGG: records whose slots are being prefetched. */
+    flow__wbuf_t tagged;          /* GROUP by sorting: a value behind its input's tag. */
+    hgroup_t h;                   /* GROUP in memory: by hash table, until it overflows. */
 };
 
 int flow__shuf_reader_open(flow_task_t *t, const flow__opnode_t *node,
@@ -1130,33 +1200,248 @@ static int next_agg(flow__shuf_reader_t *r, flow_rec_t *out)
     return 0;
 }
 
-/* SORT and GROUP: every record into the sorter (GROUP: value tagged). */
+/* Add rec to the sorter (GROUP: its value behind the tag of its input). */
+static int sort_add(flow__shuf_reader_t *r, flow_rec_t rec, uint32_t tag)
+{
+    if (r->spec->mode == FLOW_READ_GROUP) {
+        r->tagged.len = 0;
+        flow__wbuf_u64(&r->tagged, tag);
+        flow__wbuf_put(&r->tagged, rec.val, rec.vlen);
+        rec.val = r->tagged.data;
+        rec.vlen = r->tagged.len;
+    }
+    int rc = flow__sorter_add(r->sorter, &rec, r->t->err);
+    if (rc == FLOW_OK && flow__task_cancelled(r->t))
+        rc = FLOW_ECANCELED;
+    return rc;
+}
+
+static void hg_free(hgroup_t *h)
+{
+    while (h->head) {
+        hg_chunk_t *c = h->head;
+        h->head = c->next;
+        flow__free(c);
+    }
+    flow__free(h->ht);
+    flow__free(h->first);
+    flow__free(h->slot);
+    flow__free(h->count);
+    flow__free(h->order);
+    memset(h, 0, sizeof *h);
+}
+
+/* Keep a copy of r; where it is. */
+static const uint8_t *hg_put(hgroup_t *h, const flow_rec_t *r)
+{
+    size_t size = flow__rec_size(r);
+    hg_chunk_t *c = h->tail;
+    if (!c || c->cap - c->len < size) {
+        size_t cap = size > HG_CHUNK - sizeof *c ? size : HG_CHUNK - sizeof *c;
+        c = flow__malloc(sizeof *c + cap);
+        c->next = NULL;
+        c->len = 0;
+        c->cap = cap;
+        if (h->tail)
+            h->tail->next = c;
+        else
+            h->head = c;
+        h->tail = c;
+        h->chunk_bytes += sizeof *c + cap;
+    }
+    uint8_t *at = (uint8_t *)c->data + c->len;
+    c->len += flow__rec_write(at, r);
+    return at;
+}
+
+/* The kept record after the one at p in its chunk c, or the first of the
+ * next chunk (*c moves on); NULL after the last. */
+static const uint8_t *hg_after(hg_chunk_t **c, const uint8_t *p)
+{
+    flow_rec_t r = kept_rec(p);
+    p += 8 + flow__pad8(r.klen) + flow__pad8(r.vlen);
+    while (*c && p == (const uint8_t *)(*c)->data + (*c)->len) {
+        *c = (*c)->next;
+        p = *c ? (const uint8_t *)(*c)->data : NULL;
+    }
+    return p;
+}
+
+/* The first kept record (*c its chunk), or NULL. */
+static const uint8_t *hg_first(const hgroup_t *h, hg_chunk_t **c)
+{
+    *c = h->head;
+    while (*c && (*c)->len == 0)
+        *c = (*c)->next;
+    return *c ? (const uint8_t *)(*c)->data : NULL;
+}
+
+/* What hash grouping holds, with the index it will build at the end. */
+static uint64_t hg_bytes(const flow__shuf_reader_t *r)
+{
+    const hgroup_t *h = &r->h;
+    return h->hcap * sizeof *h->ht + h->chunk_bytes + h->ncap * (sizeof *h->slot + 8) +
+           h->gcap * (r->spec->ninputs * sizeof *h->count + sizeof *h->first);
+}
+
+/* The tag kept of a hash: its low half (the partitioner took the high one),
+ * never 0. */
+static inline uint32_t hg_tag(uint64_t hash)
+{
+    return (uint32_t)hash ? (uint32_t)hash : 1;
+}
+
+static inline uint64_t hg_home(const hgroup_t *h, uint32_t tag)
+{
+    return ((uint64_t)tag * 0x9E3779B97F4A7C15ull) >> h->shift;
+}
+
+/* Double the table (or make it), placing the slots again by their tags. */
+static void hg_grow(hgroup_t *h)
+{
+    uint64_t *old = h->ht, oldcap = h->hcap;
+    h->hcap = oldcap ? 2 * oldcap : 4096;
+    h->shift = 64 - (unsigned)__builtin_ctzll(h->hcap);
+    h->ht = flow__calloc(h->hcap, sizeof *h->ht);
+    for (uint64_t i = 0; i < oldcap; i++) {
+        if (!old[i])
+            continue;
+        uint64_t j = hg_home(h, (uint32_t)(old[i] >> 32));
+        while (h->ht[j])
+            j = (j + 1) & (h->hcap - 1);
+        h->ht[j] = old[i];
+    }
+    flow__free(old);
+}
+
+/* The group of the kept record p, whose key hashes to hash; a new one
+ * (numbered next) when the key is new. */
+static uint64_t hg_group(hgroup_t *h, uint32_t nin, const uint8_t *p, uint64_t hash)
+{
+    if ((h->groups + 1) * 10 > h->hcap * 7)
+        hg_grow(h);
+    flow_rec_t rec = kept_rec(p);
+    uint32_t tag = hg_tag(hash);
+    uint64_t mask = h->hcap - 1, i = hg_home(h, tag);
+    for (; h->ht[i]; i = (i + 1) & mask) {
+        if ((uint32_t)(h->ht[i] >> 32) != tag)
+            continue;
+        uint64_t g = (uint32_t)h->ht[i];
+        flow_rec_t k = kept_rec(h->first[g]);
+        if (k.klen == rec.klen && memcmp(k.key, rec.key, rec.klen) == 0)
+            return g;
+    }
+    if (h->groups == h->gcap) {
+        h->gcap = h->gcap ? 2 * h->gcap : 1024;
+        h->count = flow__realloc(h->count, h->gcap * nin * sizeof *h->count);
+        h->first = flow__realloc(h->first, h->gcap * sizeof *h->first);
+    }
+    uint64_t g = h->groups++;
+    memset(h->count + g * nin, 0, nin * sizeof *h->count);
+    h->first[g] = p;
+    h->ht[i] = (uint64_t)tag << 32 | g;
+    return g;
+}
+/* Past the grant: every record held so far into the sorter, and grouping goes
+ * on by sorting. */
+static int hg_overflow(flow__shuf_reader_t *r)
+{
+    hgroup_t *h = &r->h;
+    r->sorter = new_sorter(r, flow__sorter_cmp_keys, NULL, 0);
+    hg_chunk_t *c;
+    int rc = FLOW_OK;
+    uint64_t i = 0;
+    for (const uint8_t *p = hg_first(h, &c); p && rc == FLOW_OK; p = hg_after(&c, p))
+        rc = sort_add(r, kept_rec(p), h->slot[i++] % r->spec->ninputs);
+    hg_free(h);
+    return rc;
+}
+
+/* Give the batched records their groups, then check the memory. */
+static int hg_flush(flow__shuf_reader_t *r)
+{
+    hgroup_t *h = &r->h;
+    uint32_t nin = r->spec->ninputs;
+    for (int i = 0; i < h->nb; i++) {
+        uint64_t g = hg_group(h, nin, h->brec[i], h->bhash[i]);
+        uint64_t at = h->n - (uint64_t)h->nb + (uint64_t)i;
+        h->slot[at] = (uint32_t)(g * nin + h->btag[i]);
+        h->count[g * nin + h->btag[i]]++;
+    }
+    h->nb = 0;
+    /* Slot numbers and counts must fit 32 bits; past that, or the grant, sort. */
+    if ((h->gcap + HG_BATCH) * nin >= UINT32_MAX || h->n + HG_BATCH >= UINT32_MAX ||
+        !flow__task_exec_grow(r->t, &r->mem, hg_bytes(r)))
+        return hg_overflow(r);
+    return flow__task_cancelled(r->t) ? FLOW_ECANCELED : FLOW_OK;
+}
+
+/* Keep record rec of input tag, to be grouped. */
+static int hg_add(flow__shuf_reader_t *r, const flow_rec_t *rec, uint32_t tag)
+{
+    hgroup_t *h = &r->h;
+    if (h->n == h->ncap) {
+        h->ncap = h->ncap ? 2 * h->ncap : 4096;
+        h->slot = flow__realloc(h->slot, h->ncap * sizeof *h->slot);
+    }
+    flow_rec_t kept = *rec;
+    if (!kept.key)
+        kept.key = ""; /* Grouped as the empty key, as the sorter compares it. */
+    const uint8_t *p = hg_put(h, &kept);
+    kept = kept_rec(p);
+    h->brec[h->nb] = p;
+    h->bhash[h->nb] = flow__agg_hash(kept.key, kept.klen);
+    h->btag[h->nb] = tag;
+    if (h->ht)
+        __builtin_prefetch(&h->ht[hg_home(h, hg_tag(h->bhash[h->nb]))]);
+    h->n++;
+    return ++h->nb == HG_BATCH ? hg_flush(r) : FLOW_OK;
+}
+
+/* The end of the input: order the records by slot. count[s] becomes the end
+ * of slot s in order (its start is count[s - 1], or 0). */
+static void hg_index(hgroup_t *h, uint32_t nin)
+{
+    uint64_t nslots = h->groups * nin, sum = 0;
+    for (uint64_t s = 0; s < nslots; s++) {
+        uint32_t c = h->count[s];
+        h->count[s] = (uint32_t)sum;
+        sum += c;
+    }
+    h->order = flow__malloc((h->n ? h->n : 1) * sizeof *h->order);
+    hg_chunk_t *c;
+    uint64_t i = 0;
+    for (const uint8_t *p = hg_first(h, &c); p; p = hg_after(&c, p))
+        h->order[h->count[h->slot[i++]]++] = p;
+    flow__free(h->slot);
+    h->slot = NULL;
+    h->ready = 1;
+}
+
+/* SORT and GROUP: read every record. SORT sorts them; GROUP groups them in
+ * memory by hash until they outgrow the grant, then by sorting. */
 static int drain_sorted(flow__shuf_reader_t *r)
 {
     int group = r->spec->mode == FLOW_READ_GROUP;
-    r->sorter = group ? new_sorter(r, flow__sorter_cmp_keys, NULL, 0)
-                      : new_sorter(r, r->group_fn, &r->arg, r->spec->descending);
-    flow__wbuf_t tagged;
-    flow__wbuf_init(&tagged);
+    r->h.on = group;
+    if (!group)
+        r->sorter = new_sorter(r, r->group_fn, &r->arg, r->spec->descending);
     flow_rec_t rec;
     uint32_t tag;
     int rc;
     while ((rc = fetch_next(&r->fetch, &rec, &tag)) == 1) {
-        if (group) {
-            tagged.len = 0;
-            flow__wbuf_u64(&tagged, tag);
-            flow__wbuf_put(&tagged, rec.val, rec.vlen);
-            rec.val = tagged.data;
-            rec.vlen = tagged.len;
-        }
-        if ((rc = flow__sorter_add(r->sorter, &rec, r->t->err)) < 0)
-            break;
-        if (flow__task_cancelled(r->t)) {
-            rc = FLOW_ECANCELED;
-            break;
+        rc = r->h.on ? hg_add(r, &rec, tag) : sort_add(r, rec, tag);
+        if (rc < 0)
+            return rc;
+    }
+    if (rc == 0 && r->h.on) {
+        if ((rc = hg_flush(r)) < 0)
+            return rc;
+        if (r->h.on) {
+            hg_index(&r->h, r->spec->ninputs);
+            return FLOW_OK;
         }
     }
-    flow__wbuf_free(&tagged);
     if (rc == 0)
         rc = flow__sorter_finish(r->sorter, r->t->err);
     return rc;
@@ -1184,10 +1469,64 @@ static int values_add(flow__shuf_reader_t *r, const flow_rec_t *rec)
     return flow__spill_put(v->w, &val, r->t->err);
 }
 
+/* GROUP: run the function over one key and the values gathered in r->vals,
+ * emitting into em: 1, or a negative code. */
+static int group_run(flow__shuf_reader_t *r, const void *key, size_t klen, flow_emit_t *em)
+{
+    flow_task_t *t = r->t;
+    t->partition = r->node->partition;
+    t->dataset = r->node->dataset;
+    t->scratch = &r->scratch;
+    flow__arena_reset(&r->scratch);
+    flow_values_t *ptrs[64], **vp = r->spec->ninputs <= 64
+                                        ? ptrs
+                                        : flow__malloc(sizeof *vp * r->spec->ninputs);
+    for (uint32_t i = 0; i < r->spec->ninputs; i++)
+        vp[i] = &r->vals[i];
+    int u = r->spec->cogroup
+                ? ((flow_cogroup_fn *)r->group_fn)(t, key, klen, vp, (int)r->spec->ninputs,
+                                                   em, &r->arg)
+                : ((flow_group_fn *)r->group_fn)(t, key, klen, vp[0], em, &r->arg);
+    if (vp != ptrs)
+        flow__free(vp);
+    return u != 0 ? flow__udf_failed(t, "group", u) : 1;
+}
+
+/* GROUP in memory: run the function over the next group. */
+static int hg_next_key(flow__shuf_reader_t *r, flow_emit_t *em)
+{
+    hgroup_t *h = &r->h;
+    if (h->next == h->groups)
+        return 0;
+    uint32_t nin = r->spec->ninputs;
+    uint64_t g = h->next++, s0 = g * nin;
+    /* The group after next: its first record into the cache. */
+    if (h->next + 1 < h->groups) {
+        uint64_t at = h->count[(h->next + 1) * nin - 1];
+        if (at < h->n)
+            __builtin_prefetch(h->order[at]);
+    }
+    flow_rec_t first = {NULL, 0, NULL, 0};
+    for (uint32_t i = 0; i < nin; i++) {
+        flow_values_t *v = &r->vals[i];
+        values_reset(v);
+        v->idx = h->order;
+        v->itotal = h->n;
+        v->istart = v->ipos = s0 + i ? h->count[s0 + i - 1] : 0;
+        v->iend = h->count[s0 + i];
+        v->count = v->iend - v->istart;
+        if (v->count && !first.key)
+            first = kept_rec(h->order[v->istart]);
+    }
+    return group_run(r, first.key, first.klen, em);
+}
+
 /* GROUP: gather the next key's values and run the function over them,
  * emitting into em. */
 static int group_next_key(flow__shuf_reader_t *r, flow_emit_t *em)
 {
+    if (r->h.ready)
+        return hg_next_key(r, em);
     flow_rec_t rec;
     int rc;
     if (!r->has_pending) {
@@ -1222,26 +1561,8 @@ static int group_next_key(flow__shuf_reader_t *r, flow_emit_t *em)
                 r->spill_bytes += v->file.file_bytes;
         }
     }
-    if (rc >= 0) {
-        flow_task_t *t = r->t;
-        t->partition = r->node->partition;
-        t->dataset = r->node->dataset;
-        t->scratch = &r->scratch;
-        flow__arena_reset(&r->scratch);
-        flow_values_t *ptrs[64], **vp = r->spec->ninputs <= 64
-                                            ? ptrs
-                                            : flow__malloc(sizeof *vp * r->spec->ninputs);
-        for (uint32_t i = 0; i < r->spec->ninputs; i++)
-            vp[i] = &r->vals[i];
-        int u = r->spec->cogroup
-                    ? ((flow_cogroup_fn *)r->group_fn)(t, key.data, key.len, vp,
-                                                       (int)r->spec->ninputs, em, &r->arg)
-                    : ((flow_group_fn *)r->group_fn)(t, key.data, key.len, vp[0], em,
-                                                     &r->arg);
-        if (vp != ptrs)
-            flow__free(vp);
-        rc = u != 0 ? flow__udf_failed(t, "group", u) : 1;
-    }
+    if (rc >= 0)
+        rc = group_run(r, key.data, key.len, em);
     flow__wbuf_free(&key);
     return rc;
 }
@@ -1324,6 +1645,8 @@ void flow__shuf_reader_close(flow__shuf_reader_t *r, flow__metrics_t *m)
     flow__wbuf_free(&r->pending);
     flow__wbuf_free(&r->cur);
     flow__wbuf_free(&r->outbuf);
+    flow__wbuf_free(&r->tagged);
+    hg_free(&r->h);
     flow__free(r);
 }
 

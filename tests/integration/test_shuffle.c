@@ -1541,6 +1541,88 @@ START_TEST(test_group_by_key_hot_key_spills)
 }
 END_TEST
 
+/* cogroup: per input, the count of the key's values and a hash that depends
+ * on their order: (key, | n0 | h0 | n1 | h1 | n2 | h2 |). */
+#define ORDER_MUL 1000003u
+
+static int cogroup_in_order(flow_task_t *t, const void *key, size_t klen,
+                            flow_values_t *const *vals, int n, flow_emit_t *out,
+                            const flow_buf_t *arg)
+{
+    uint64_t acc[3][2] = {{0, 0}, {0, 0}, {0, 0}};
+    flow_rec_t r;
+    int rc = 0;
+    for (int i = 0; i < n && i < 3; i++) {
+        while ((rc = flow_values_next(vals[i], &r)) == 1) {
+            acc[i][0]++;
+            acc[i][1] = acc[i][1] * ORDER_MUL + (uint64_t)flow_i64(r.val);
+        }
+        if (rc < 0)
+            return rc;
+        if (acc[i][0] != flow_values_count(vals[i]))
+            return flow_task_fail(t, 1, "cogroup: read %llu values of input %d, count says %llu",
+                                  (unsigned long long)acc[i][0], i,
+                                  (unsigned long long)flow_values_count(vals[i]));
+    }
+    return flow_emit_kv(out, key, klen, acc, sizeof acc);
+}
+
+/* Grouping keeps each input's values in the order they arrive (map output by
+ * map output, each in its input order), whether the groups are made in memory
+ * by hash (the default) or, past the grant, by sorting (executor.memory=1m):
+ * the same records as a plain C loop over the inputs in order. */
+START_TEST(test_cogroup_keeps_arrival_order_in_memory_and_past_it)
+{
+    enum { KLO = -1000, KHI = 80000 };
+    input_t in[3];
+    input_gen(&in[0], 71, 200000, 0, 50000, 0, 1000);
+    input_gen(&in[1], 72, 100000, KLO, 30000, 0, 1000);
+    input_gen(&in[2], 73, 50000, 20000, KHI, 0, 1000);
+    /* The plain C answer: inputs in order, per key. */
+    uint64_t(*acc)[3][2] = calloc(KHI - KLO, sizeof *acc);
+    for (int i = 0; i < 3; i++)
+        for (size_t j = 0; j < in[i].n; j++) {
+            uint64_t *a = acc[in[i].k[j] - KLO][i];
+            a[0]++;
+            a[1] = a[1] * ORDER_MUL + (uint64_t)in[i].v[j];
+        }
+    recs_t want = {0};
+    for (int64_t k = KLO; k < KHI; k++)
+        if (acc[k - KLO][0][0] || acc[k - KLO][1][0] || acc[k - KLO][2][0])
+            recs_add_k(&want, k, acc[k - KLO], sizeof acc[k - KLO]);
+    for (int run = 0; run < 2; run++) {
+        flow_context_t *ctx = run ? open_ctx(_i, "executor.memory", "1m", NULL)
+                                  : open_ctx(_i, NULL);
+        flow_dataset_t *src[3];
+        for (int i = 0; i < 3; i++)
+            src[i] = input_ds(ctx, &in[i], 3);
+        flow_dataset_t *d = flow_dataset_cogroup(src, 3, cogroup_in_order, NULL, 0, 4);
+        recs_t got = {0};
+        collect_all(d, &got, run ? "cogroup in order, 1m" : "cogroup in order");
+        recs_t copy = {0};
+        for (size_t j = 0; j < want.n; j++)
+            recs_add_rec(&copy, &want.r[j]);
+        assert_same_recs(&got, &copy, run ? "cogroup in order, 1m" : "cogroup in order");
+        flow_stats_t st;
+        flow_context_stats(ctx, &st);
+        if (run)
+            ck_assert_uint_gt(st.spill_bytes, 0); /* Grouped by sorting, spilled. */
+        else
+            ck_assert_uint_eq(st.spill_bytes, 0);
+        recs_free(&got);
+        recs_free(&copy);
+        flow_dataset_destroy(&d);
+        for (int i = 0; i < 3; i++)
+            flow_dataset_destroy(&src[i]);
+        close_ctx(&ctx);
+    }
+    recs_free(&want);
+    free(acc);
+    for (int i = 0; i < 3; i++)
+        input_free(&in[i]);
+}
+END_TEST
+
 /* ---- Sorting: balanced range partitions ------------------------------------------------------ */
 
 /* 100k keys into 8 partitions, ascending and descending, from random and
@@ -2108,6 +2190,8 @@ Suite *shuffle_suite(void)
     tcase_add_loop_test(tc, test_op_same_with_1m_memory, 0, NOPS * TEST_NMASTERS);
     tcase_add_loop_test(tc, test_count_by_key_with_1m_memory, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_group_by_key_hot_key_spills, 0, TEST_NMASTERS);
+    tcase_add_loop_test(tc, test_cogroup_keeps_arrival_order_in_memory_and_past_it, 0,
+                        TEST_NMASTERS);
     tcase_add_loop_test(tc, test_concat_hot_key_grows_in_place, 0, TEST_NMASTERS);
     suite_add_tcase(s, tc);
 
