@@ -1362,6 +1362,19 @@ static int hg_flush(flow__shuf_reader_t *r)
 {
     hgroup_t *h = &r->h;
     uint32_t nin = r->spec->ninputs;
+    /* The slots were prefetched as the records came; now the first record of
+     * the group each home slot names (where the key to compare is), through
+     * first[], so that the compares below find their bytes in cache. */
+    uint64_t fg[HG_BATCH];
+    for (int i = 0; i < h->nb && h->ht; i++) {
+        uint64_t e = h->ht[hg_home(h, hg_tag(h->bhash[i]))];
+        fg[i] = e && (uint32_t)(e >> 32) == hg_tag(h->bhash[i]) ? (uint32_t)e : UINT64_MAX;
+        if (fg[i] != UINT64_MAX)
+            __builtin_prefetch(&h->first[fg[i]]);
+    }
+    for (int i = 0; i < h->nb && h->ht; i++)
+        if (fg[i] != UINT64_MAX)
+            __builtin_prefetch(h->first[fg[i]]);
     for (int i = 0; i < h->nb; i++) {
         uint64_t g = hg_group(h, nin, h->brec[i], h->bhash[i]);
         uint64_t at = h->n - (uint64_t)h->nb + (uint64_t)i;
