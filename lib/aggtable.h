@@ -122,6 +122,20 @@ static inline void flow__agg_prefetch(const flow__aggtable_t *t, uint64_t hash)
 {
     __builtin_prefetch(&t->slots[flow__agg_slot(t, flow__agg_tag(hash))], 1);
 }
+/* Start loading the long key and value of e (a slot, used or not), for a
+ * scan of the slots that reaches it a few slots on: otherwise every entry
+ * holding one costs the scan a cache miss. */
+#define FLOW_AGG_SCAN_AHEAD 8
+static inline void flow__agg_prefetch_ext(const flow__aggtable_t *t, size_t slot)
+{
+    if (slot >= t->cap)
+        return;
+    const flow__agg_entry_t *e = &t->slots[slot];
+    if (e->klen == FLOW_AGG_EXT)
+        flow__prefetch(e->key.ext.ptr);
+    if (e->vlen == FLOW_AGG_EXT)
+        flow__prefetch((const flow__agg_vhdr_t *)e->val.ptr - 1);
+}
 /* Store v as the entry's value (v may point into the entry's own value). */
 void flow__agg_set_val(flow__aggtable_t *t, flow__agg_entry_t *e, const void *v, size_t vlen);
 /* Append vlen bytes to the entry's value (old + vlen <= FLOW_REC_MAX), in

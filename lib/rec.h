@@ -27,6 +27,19 @@
 
 static inline size_t flow__pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 
+/* Start loading the cache line at p. GCC 12 drops __builtin_prefetch from
+ * some loops (a scan whose body stores through a pointer: the prefetch of
+ * a pointer read from the scanned array was gone from the object code), so
+ * on x86 this is an asm statement, which the compiler keeps. */
+static inline void flow__prefetch(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p);
+#endif
+}
+
 /* Copy n bytes that do not overlap. Keys and values are mostly a few bytes
  * long, of a length known only at run time, for which memcpy is a call into
  * libc and a dispatch on the size: up to 16 bytes this is two loads and two

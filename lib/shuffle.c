@@ -511,6 +511,7 @@ static int table_to_buckets(mapside_t *ms)
 {
     for (size_t i = 0; i < ms->table.cap; i++) {
         flow__agg_entry_t *e = &ms->table.slots[i];
+        flow__agg_prefetch_ext(&ms->table, i + FLOW_AGG_SCAN_AHEAD);
         if (!flow__agg_used(e))
             continue;
         uint32_t p;
@@ -1045,6 +1046,7 @@ static int agg_overflow(flow__shuf_reader_t *r)
         r->sorter = new_sorter(r, flow__sorter_cmp_keys, NULL, 0);
     for (size_t i = 0; i < r->table.cap; i++) {
         flow__agg_entry_t *e = &r->table.slots[i];
+        flow__agg_prefetch_ext(&r->table, i + FLOW_AGG_SCAN_AHEAD);
         if (!flow__agg_used(e))
             continue;
         flow_rec_t rec = flow__agg_rec(e);
@@ -1191,6 +1193,7 @@ static int next_agg(flow__shuf_reader_t *r, flow_rec_t *out)
     if (r->sorter)
         return next_agg_sorted(r, out);
     while (r->slot < r->table.cap) {
+        flow__agg_prefetch_ext(&r->table, r->slot + FLOW_AGG_SCAN_AHEAD);
         flow__agg_entry_t *e = &r->table.slots[r->slot++];
         if (flow__agg_used(e)) {
             *out = flow__agg_rec(e);
