@@ -282,27 +282,36 @@ static int comb_apply(flow_task_t *t, comb_t *c, flow__aggtable_t *tb, flow__agg
 
 /* ---- Map side ------------------------------------------------------------------------ */
 
-/* Records are combined in batches: hash a batch, prefetch the slots, then
- * combine, so that table cache misses overlap instead of queueing. A batched
- * record is copied (the bytes it points at may not outlive the next one). */
-#define FLOW_BATCH 16
+/* Records on their way into a table wait in a ring: each is copied (the
+ * bytes it points at may not outlive the next one), hashed and its slot
+ * prefetched as it comes, and combined FLOW_BATCH records later, so that the
+ * table's cache misses overlap instead of queueing and every one has had the
+ * same time to arrive (combining a whole batch at once left its last records
+ * waiting on loads just issued). */
+#define FLOW_BATCH 16 /* A power of two. */
 
 typedef struct batch {
     int n;                               /* Records waiting. */
+    int head;                            /* The oldest of them. */
+    int unchecked;                       /* Combined since the memory was last checked. */
     flow_rec_t rec[FLOW_BATCH];          /* They point into bytes. */
     uint64_t hash[FLOW_BATCH];           /* Their key hashes. */
     uint32_t tag[FLOW_BATCH];            /* The caller's tag of each. */
     uint64_t bytes[FLOW_BATCH][8];       /* Copies of their bytes (key, then value). */
 } batch_t;
 
-/* Copy keyed record r into the batch, hash its key and prefetch its slot of
- * tb: 1, or 0 (nothing done) when r has no key or is too big to batch. */
-static int batch_add(batch_t *b, const flow__aggtable_t *tb, const flow_rec_t *r, uint32_t tag)
+/* Whether r can wait in a ring: keyed and small. */
+static inline int batch_fits(const batch_t *b, const flow_rec_t *r)
+{
+    return r->key && flow__pad8(r->klen) + r->vlen <= sizeof b->bytes[0];
+}
+
+/* Copy r (batch_fits, the ring not full) into the ring, hash its key and
+ * prefetch its slot of tb. */
+static void batch_put(batch_t *b, const flow__aggtable_t *tb, const flow_rec_t *r, uint32_t tag)
 {
     size_t kl = r->klen, vo = flow__pad8(kl);
-    if (!r->key || vo + r->vlen > sizeof b->bytes[0])
-        return 0;
-    int i = b->n++;
+    int i = (b->head + b->n++) & (FLOW_BATCH - 1);
     uint8_t *p = (uint8_t *)b->bytes[i];
     flow__copy(p, r->key, kl);
     flow__copy(p + vo, r->val, r->vlen); /* The value stays 8-aligned. */
@@ -310,7 +319,16 @@ static int batch_add(batch_t *b, const flow__aggtable_t *tb, const flow_rec_t *r
     b->hash[i] = flow__agg_hash(p, kl);
     b->tag[i] = tag;
     flow__agg_prefetch(tb, b->hash[i]);
-    return 1;
+}
+
+/* Take the oldest record out of the ring (n > 0): its index, valid until the
+ * next put. */
+static inline int batch_pop(batch_t *b)
+{
+    int i = b->head;
+    b->head = (b->head + 1) & (FLOW_BATCH - 1);
+    b->n--;
+    return i;
 }
 
 typedef struct mapside {
@@ -469,41 +487,58 @@ static int map_add_hashed(mapside_t *ms, const flow_rec_t *r, uint64_t h)
 
 /* Combine the batched records (all keyed). Sums and counts take the short
  * path, with the memory checked once per batch. */
+/* Combine the oldest record of the ring. Sums and counts take the short
+ * path, with the memory checked once per FLOW_BATCH of them. */
+static int map_combine_oldest(mapside_t *ms)
+{
+    batch_t *b = &ms->batch;
+    int i = batch_pop(b), isnew, rc;
+    flow__agg_entry_t *e =
+        flow__agg_upsert(&ms->table, b->rec[i].key, b->rec[i].klen, b->hash[i], &isnew);
+    if (sum_fast(&ms->comb, e, isnew, &b->rec[i], 1)) {
+        if (++b->unchecked < FLOW_BATCH)
+            return FLOW_OK;
+    } else if ((rc = comb_apply(ms->t, &ms->comb, &ms->table, e, isnew, &b->rec[i], 1)) < 0) {
+        return rc;
+    }
+    b->unchecked = 0;
+    return flow__task_exec_grow(ms->t, &ms->mem, flow__agg_bytes(&ms->table)) ? FLOW_OK
+                                                                               : map_spill(ms);
+}
+
+/* Combine every record of the ring. */
 static int batch_flush(mapside_t *ms)
 {
     batch_t *b = &ms->batch;
-    int n = b->n, rc = FLOW_OK, fast = 0;
-    b->n = 0;
-    for (int i = 0; i < n && rc == FLOW_OK; i++) {
-        int isnew;
-        flow__agg_entry_t *e =
-            flow__agg_upsert(&ms->table, b->rec[i].key, b->rec[i].klen, b->hash[i], &isnew);
-        if (sum_fast(&ms->comb, e, isnew, &b->rec[i], 1)) {
-            fast = 1;
-            continue;
-        }
-        if ((rc = comb_apply(ms->t, &ms->comb, &ms->table, e, isnew, &b->rec[i], 1)) == FLOW_OK &&
-            !flow__task_exec_grow(ms->t, &ms->mem, flow__agg_bytes(&ms->table)))
+    int rc = FLOW_OK;
+    while (b->n && rc == FLOW_OK)
+        rc = map_combine_oldest(ms);
+    if (rc == FLOW_OK && b->unchecked) {
+        b->unchecked = 0;
+        if (!flow__task_exec_grow(ms->t, &ms->mem, flow__agg_bytes(&ms->table)))
             rc = map_spill(ms);
     }
-    if (rc == FLOW_OK && fast &&
-        !flow__task_exec_grow(ms->t, &ms->mem, flow__agg_bytes(&ms->table)))
-        rc = map_spill(ms);
     return rc;
 }
 
 /* Take one record of the task's input (pushed by a flat_map through
  * flow__iter_push, or pulled). Small keyed records on their way to a
- * combiner are batched; the rest go straight in. */
+ * combiner wait in the ring; the rest go straight in. */
 static int map_push(void *ud, const flow_rec_t *r)
 {
     mapside_t *ms = ud;
     (*ms->nrec)++;
-    if (!ms->combine || !batch_add(&ms->batch, &ms->table, r, 0)) {
+    if (!ms->combine || !batch_fits(&ms->batch, r)) {
         int rc = batch_flush(ms);
         return rc < 0 ? rc : map_add(ms, r);
     }
-    return ms->batch.n == FLOW_BATCH ? batch_flush(ms) : FLOW_OK;
+    if (ms->batch.n == FLOW_BATCH) {
+        int rc = map_combine_oldest(ms);
+        if (rc < 0)
+            return rc;
+    }
+    batch_put(&ms->batch, &ms->table, r, 0);
+    return FLOW_OK;
 }
 
 /* Table entries into the buckets (the end of a task that never spilled). */
@@ -1081,25 +1116,36 @@ static int agg_add(flow__shuf_reader_t *r, const flow_rec_t *rec, uint64_t h, ui
     return agg_check(r);
 }
 
-/* Fold the batched records in. Sums and counts take the short path, with
- * the memory checked once per batch. */
-static int agg_flush(flow__shuf_reader_t *r)
+/* Fold the oldest record of the ring in. Sums and counts take the short
+ * path, with the memory checked once per FLOW_BATCH of them. */
+static int agg_combine_oldest(flow__shuf_reader_t *r)
 {
     batch_t *b = &r->batch;
-    int n = b->n, rc = FLOW_OK, fast = 0;
-    b->n = 0;
-    for (int i = 0; i < n && rc == FLOW_OK; i++) {
-        int isnew, as_value = r->spec->inputs[b->tag[i]].shuffle == 0;
-        const flow_rec_t *rec = &b->rec[i];
-        flow__agg_entry_t *e = flow__agg_upsert(&r->table, rec->key, rec->klen, b->hash[i], &isnew);
-        if (sum_fast(&r->comb, e, isnew, rec, as_value)) {
-            fast = 1;
-            continue;
-        }
-        if ((rc = comb_apply(r->t, &r->comb, &r->table, e, isnew, rec, as_value)) == FLOW_OK)
-            rc = agg_check(r);
+    int i = batch_pop(b), isnew, rc;
+    int as_value = r->spec->inputs[b->tag[i]].shuffle == 0;
+    const flow_rec_t *rec = &b->rec[i];
+    flow__agg_entry_t *e = flow__agg_upsert(&r->table, rec->key, rec->klen, b->hash[i], &isnew);
+    if (sum_fast(&r->comb, e, isnew, rec, as_value)) {
+        if (++b->unchecked < FLOW_BATCH)
+            return FLOW_OK;
+    } else if ((rc = comb_apply(r->t, &r->comb, &r->table, e, isnew, rec, as_value)) < 0) {
+        return rc;
     }
-    return rc == FLOW_OK && fast ? agg_check(r) : rc;
+    b->unchecked = 0;
+    return agg_check(r);
+}
+
+/* Fold every record of the ring in. */
+static int agg_flush(flow__shuf_reader_t *r)
+{
+    int rc = FLOW_OK;
+    while (r->batch.n && rc == FLOW_OK)
+        rc = agg_combine_oldest(r);
+    if (rc == FLOW_OK && r->batch.unchecked) {
+        r->batch.unchecked = 0;
+        rc = agg_check(r);
+    }
+    return rc;
 }
 
 static int drain_agg(flow__shuf_reader_t *r)
@@ -1108,9 +1154,10 @@ static int drain_agg(flow__shuf_reader_t *r)
     uint32_t tag;
     int rc;
     while ((rc = fetch_next(&r->fetch, &rec, &tag)) == 1) {
-        if (batch_add(&r->batch, &r->table, &rec, tag)) {
-            if (r->batch.n == FLOW_BATCH && (rc = agg_flush(r)) < 0)
+        if (batch_fits(&r->batch, &rec)) {
+            if (r->batch.n == FLOW_BATCH && (rc = agg_combine_oldest(r)) < 0)
                 return rc;
+            batch_put(&r->batch, &r->table, &rec, tag);
             continue;
         }
         if ((rc = agg_flush(r)) < 0 ||
