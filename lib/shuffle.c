@@ -1309,7 +1309,7 @@ static const uint8_t *hg_put(hgroup_t *h, const flow_rec_t *r)
 static const uint8_t *hg_after(hg_chunk_t **c, const uint8_t *p)
 {
     flow_rec_t r = kept_rec(p);
-    p += 8 + flow__pad8(r.klen) + flow__pad8(r.vlen);
+    p += flow__rec_size(&r);
     while (*c && p == (const uint8_t *)(*c)->data + (*c)->len) {
         *c = (*c)->next;
         p = *c ? (const uint8_t *)(*c)->data : NULL;
@@ -1393,16 +1393,31 @@ static uint64_t hg_group(hgroup_t *h, uint32_t nin, const uint8_t *p, uint64_t h
     return g;
 }
 /* Past the grant: every record held so far into the sorter, and grouping goes
- * on by sorting. */
+ * on by sorting. The table and the groups go first and each chunk as soon as
+ * its records are in the sorter, so that the two together hold little more
+ * than the grant. */
 static int hg_overflow(flow__shuf_reader_t *r)
 {
     hgroup_t *h = &r->h;
+    flow__free(h->ht);
+    flow__free(h->first);
+    flow__free(h->count);
+    h->ht = NULL;
+    h->first = NULL;
+    h->count = NULL;
     r->sorter = new_sorter(r, flow__sorter_cmp_keys, NULL, 0);
-    hg_chunk_t *c;
     int rc = FLOW_OK;
     uint64_t i = 0;
-    for (const uint8_t *p = hg_first(h, &c); p && rc == FLOW_OK; p = hg_after(&c, p))
-        rc = sort_add(r, kept_rec(p), h->slot[i++] % r->spec->ninputs);
+    while (h->head && rc == FLOW_OK) {
+        hg_chunk_t *c = h->head;
+        for (size_t at = 0; at < c->len && rc == FLOW_OK;) {
+            flow_rec_t rec = kept_rec((const uint8_t *)c->data + at);
+            at += flow__rec_size(&rec);
+            rc = sort_add(r, rec, h->slot[i++] % r->spec->ninputs);
+        }
+        h->head = c->next;
+        flow__free(c);
+    }
     hg_free(h);
     return rc;
 }
