@@ -35,11 +35,8 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include "flow_git_rev.h" /* FLOW_GIT_REV, written at build time. */
 #include "flowbench.h"
-
-#ifndef FLOW_GIT_REV
-#define FLOW_GIT_REV "unknown"
-#endif
 
 extern char **environ;
 

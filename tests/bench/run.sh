@@ -62,6 +62,14 @@ for f in "$S"/bench/wl_*.c; do
     fi
 done
 
+# The revision --json reports is the source tree's as built: its commit, with
+# "-dirty" when tracked files differ from it ("unknown" outside a git checkout).
+if rev=$(git -C "$S" rev-parse --short=12 HEAD 2> /dev/null); then
+    git -C "$S" diff --quiet HEAD -- 2> /dev/null || rev="$rev-dirty"
+else
+    rev=unknown
+fi
+
 # ---- Each workload ----------------------------------------------------------------------------
 for w in $workloads; do
     # A checked run: exit 0, and JSON that parses with a result for the workload.
@@ -72,10 +80,12 @@ for w in $workloads; do
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert [r["workload"] for r in d["results"]] == [sys.argv[2]]
-' "$W/out.json" "$w" 2> "$W/log"; then
-            pass "$w: --json output parses"
+assert d["libflow_revision"] == sys.argv[3], \
+    "libflow_revision %r, the source tree is at %r" % (d["libflow_revision"], sys.argv[3])
+' "$W/out.json" "$w" "$rev" 2> "$W/log"; then
+            pass "$w: --json output parses, at revision $rev"
         else
-            fail "$w: --json output does not parse or lacks the result" "$w"
+            fail "$w: --json output does not parse, lacks the result or the revision" "$w"
             show "$W/log"
         fi
     else
