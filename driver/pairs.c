@@ -33,9 +33,22 @@ static void *copy_bytes(const void *p, size_t n)
     return d;
 }
 
-static int resolve_parts(flow_context_t *ctx, int nparts)
+/* A shuffle's partition count when none is asked for: default.parallelism
+ * when it was set, else the largest count of its parents (Spark's default
+ * partitioner), so that a big input is not funnelled into as few reduce
+ * tasks as there are executors. */
+static int resolve_parts(flow_dataset_t *const *parents, int n, int nparts)
 {
-    return nparts > 0 ? nparts : ctx->set.default_parallelism;
+    if (nparts > 0)
+        return nparts;
+    flow_context_t *ctx = parents[0]->ctx;
+    if (ctx->set.parallelism_set)
+        return ctx->set.default_parallelism;
+    int most = 1;
+    for (int i = 0; i < n; i++)
+        if (parents[i]->nparts > most)
+            most = parents[i]->nparts;
+    return most;
 }
 
 /* A shuffled dataset over parents; the specs' bytes are copied. A parent
@@ -102,12 +115,12 @@ static flow_dataset_t *shuffled_new(flow_dataset_t *const *parents, int n, const
     return shuffled_new_k(parents, n, name, part, agg, map_combine, read, keeps);
 }
 
-static flow__partspec_t hash_part(flow_context_t *ctx, int nparts)
+static flow__partspec_t hash_part(flow_dataset_t *const *parents, int n, int nparts)
 {
     flow__partspec_t p;
     memset(&p, 0, sizeof p);
     p.kind = FLOW_PART_HASH;
-    p.nparts = (uint32_t)resolve_parts(ctx, nparts);
+    p.nparts = (uint32_t)resolve_parts(parents, n, nparts);
     return p;
 }
 
@@ -133,7 +146,7 @@ static flow_dataset_t *partitioned(flow_dataset_t *ds, const char *name, int npa
                                    flow_partitioner_fn *fn, flow_cmp_fn *cmp, int sort,
                                    const void *arg, size_t arg_len)
 {
-    flow__partspec_t p = hash_part(ds->ctx, nparts);
+    flow__partspec_t p = hash_part(&ds, 1, nparts);
     flow__shufread_t r = read_mode(sort ? FLOW_READ_SORT : FLOW_READ_PLAIN);
     if (fn) {
         p.kind = FLOW_PART_USER;
@@ -167,7 +180,10 @@ flow_dataset_t *flow_dataset_repartition_and_sort(flow_dataset_t *ds, int nparts
 
 flow_dataset_t *flow_dataset_repartition(flow_dataset_t *ds, int nparts)
 {
-    flow__partspec_t p = hash_part(ds->ctx, nparts);
+    /* Repartitioning spreads records over a count of its own: by default the
+     * default parallelism, not the parent's count. */
+    int n = nparts > 0 ? nparts : ds->ctx->set.default_parallelism;
+    flow__partspec_t p = hash_part(&ds, 1, n);
     p.kind = FLOW_PART_ROUND;
     flow__shufread_t r = read_mode(FLOW_READ_PLAIN);
     return shuffled_new(&ds, 1, "repartition", &p, NULL, 0, &r);
@@ -180,7 +196,7 @@ static flow_dataset_t *combined(flow_dataset_t *ds, const char *name, flow__aggs
 {
     if (nparts <= 0 && ds->hash_parts)
         nparts = (int)ds->hash_parts;
-    flow__partspec_t p = hash_part(ds->ctx, nparts);
+    flow__partspec_t p = hash_part(&ds, 1, nparts);
     flow__shufread_t r = read_mode(FLOW_READ_AGG);
     return shuffled_new(&ds, 1, name, &p, agg, 1, &r);
 }
@@ -274,7 +290,7 @@ static flow_dataset_t *grouped(flow_dataset_t *const *ds, int n, const char *nam
     for (int i = 0; nparts <= 0 && i < n; i++)
         if (ds[i]->hash_parts)
             nparts = (int)ds[i]->hash_parts;
-    flow__partspec_t p = hash_part(ctx, nparts);
+    flow__partspec_t p = hash_part(ds, n, nparts);
     flow__shufread_t r = read_mode(FLOW_READ_GROUP);
     r.cogroup = (uint8_t)cogroup;
     r.arg = arg;
@@ -579,7 +595,7 @@ flow_dataset_t *flow_dataset_sort_by_key(flow_dataset_t *ds, int ascending, flow
                                          const void *arg, size_t arg_len, int nparts)
 {
     flow_context_t *ctx = ds->ctx;
-    flow__partspec_t p = hash_part(ctx, nparts);
+    flow__partspec_t p = hash_part(&ds, 1, nparts);
     flow__shufread_t r = read_mode(FLOW_READ_SORT);
     p.kind = FLOW_PART_RANGE;
     p.descending = r.descending = !ascending;

@@ -362,7 +362,10 @@ FLOW_EXPORT int flow_glom_next(const flow_rec_t *glommed, size_t *pos, flow_rec_
 /* ---- Wide transformations (shuffles) ----------------------------------------
  * Each moves records between partitions by key: a map stage writes every
  * record to the bucket of its key's reduce partition, a reduce stage reads its
- * buckets from every map task. nparts 0 means the default parallelism. Keys
+ * buckets from every map task. nparts 0 (as Spark's default partitioner):
+ * the count of an input already hash-partitioned by key, else
+ * default.parallelism when it is set, else the largest partition count of the
+ * inputs; repartition takes the default parallelism. Keys
  * compare bytewise and hash with XXH3 unless a function says otherwise. Data
  * larger than executor.memory spills to disk and gives the same answer. */
 

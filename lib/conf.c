@@ -280,8 +280,9 @@ static const conf_key_t keys[] = {
     {"app.name", "libflow", parse_app_name, "expected at most 127 bytes",
      "Name of the application, for logs."},
     {"default.parallelism", "0", parse_parallelism,
-     "expected an integer >= 0 (0: the number of executors)",
-     "Partitions of a dataset when none is asked for; 0 means one per executor."},
+     "expected an integer >= 0 (0: chosen per dataset)",
+     "Partitions of a dataset when none is asked for. 0: a source gets one per executor, and a "
+     "shuffle as many as the largest of its inputs (as Spark does)."},
     {"task.max_attempts", "4", parse_max_attempts, "expected an integer >= 1",
      "Attempts per task before its job fails."},
     {"text.split_size", "128m", parse_split_size,
@@ -652,6 +653,7 @@ int flow__conf_resolve(const flow__conf_t *c, flow__settings_t *out, flow__err_t
             flow__err_prefix(err, "%s", v.file);
         return FLOW_EINVAL;
     }
+    s.parallelism_set = s.default_parallelism != 0;
     if (s.default_parallelism == 0)
         s.default_parallelism = s.executors;
     *out = s;

@@ -34,6 +34,8 @@ typedef struct flow__settings {
     char master[256];        /* The master URL as given. */
     char app_name[128];      /* Application name. */
     int default_parallelism; /* Partitions when none is asked for (>= 1). */
+    int parallelism_set;     /* default.parallelism was given (not 0): shuffles take it
+                              * too; else they take their parents' largest count. */
     int max_attempts;        /* Attempts per task before the job fails. */
     uint64_t split_size;     /* Text split size in bytes. */
     uint64_t chunk_size;     /* Largest wire message payload in bytes. */

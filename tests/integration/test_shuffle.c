@@ -1668,6 +1668,54 @@ START_TEST(test_sort_by_key_partitions_balanced)
 }
 END_TEST
 
+/* ---- Partition counts when none is asked for ----------------------------------------------- */
+
+/* As Spark's default partitioner: a shuffle given no count takes the largest
+ * count of its inputs (a big input keeps its many reduce tasks in local[1]),
+ * or default.parallelism when that is set; a hash-partitioned input is
+ * followed; repartition and sources take the default parallelism. */
+START_TEST(test_default_partition_counts)
+{
+    for (int set = 0; set < 2; set++) {
+        /* No broadcast: the join shuffles both sides. */
+        flow_context_t *ctx =
+            set ? open_ctx(_i, "default.parallelism", "3", "join.broadcast_threshold", "0", NULL)
+                : open_ctx(_i, "join.broadcast_threshold", "0", NULL);
+        int dflt = set ? 3 : flow_context_parallelism(ctx);
+        input_t in[2];
+        input_gen(&in[0], 81, 2000, 0, 100, 0, 100);
+        input_gen(&in[1], 82, 1000, 0, 100, 0, 100);
+        flow_dataset_t *a = input_ds(ctx, &in[0], 5), *b = input_ds(ctx, &in[1], 7);
+        flow_dataset_t *sums = flow_dataset_reduce_by_key(a, sum_i64, NULL, 0, 0);
+        flow_dataset_t *joined = flow_dataset_join(a, b, 0);
+        flow_dataset_t *sorted = flow_dataset_sort_by_key(b, 1, NULL, NULL, 0, 0);
+        flow_dataset_t *rep = flow_dataset_repartition(a, 0);
+        flow_dataset_t *p4 = flow_dataset_partition_by(b, 4, NULL, NULL, 0);
+        flow_dataset_t *follow = flow_dataset_reduce_by_key(p4, sum_i64, NULL, 0, 0);
+        REQUIRE(sums && joined && sorted && rep && p4 && follow, "%s", flow_last_error(ctx));
+        ck_assert_int_eq(flow_dataset_npartitions(sums), (set ? 3 : 5));
+        ck_assert_int_eq(flow_dataset_npartitions(joined), (set ? 3 : 7));
+        ck_assert_int_eq(flow_dataset_npartitions(sorted), (set ? 3 : 7));
+        ck_assert_int_eq(flow_dataset_npartitions(rep), dflt);
+        ck_assert_int_eq(flow_dataset_npartitions(follow), 4);
+        /* The join is right whatever its count: the same as through 2 partitions. */
+        flow_dataset_t *joined2 = flow_dataset_join(a, b, 2);
+        recs_t got = {0}, want = {0};
+        collect_all(joined, &got, "join with the default count");
+        collect_all(joined2, &want, "join into 2 partitions");
+        assert_same_recs(&got, &want, "join with the default count");
+        recs_free(&got);
+        recs_free(&want);
+        flow_dataset_t *all[] = {joined2, follow, p4, rep, sorted, joined, sums, b, a};
+        for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+            flow_dataset_destroy(&all[k]);
+        input_free(&in[0]);
+        input_free(&in[1]);
+        close_ctx(&ctx);
+    }
+}
+END_TEST
+
 /* ---- repartition: counts kept, partitions even ----------------------------------------------- */
 
 START_TEST(test_repartition_even)
@@ -2178,6 +2226,7 @@ Suite *shuffle_suite(void)
     tcase_add_loop_test(tc, test_count_by_key_counts, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_set_ops_whole_records, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_repartition_even, 0, TEST_NMASTERS);
+    tcase_add_loop_test(tc, test_default_partition_counts, 0, TEST_NMASTERS);
     tcase_add_loop_test(tc, test_join_small_side_broadcast_equals_shuffle_join, 0,
                         TEST_NMASTERS);
     suite_add_tcase(s, tc);
