@@ -485,8 +485,6 @@ static int map_add_hashed(mapside_t *ms, const flow_rec_t *r, uint64_t h)
     return flow__task_exec_grow(t, &ms->mem, ms->held) ? FLOW_OK : map_spill(ms);
 }
 
-/* Combine the batched records (all keyed). Sums and counts take the short
- * path, with the memory checked once per batch. */
 /* Combine the oldest record of the ring. Sums and counts take the short
  * path, with the memory checked once per FLOW_BATCH of them. */
 static int map_combine_oldest(mapside_t *ms)
@@ -916,7 +914,7 @@ int flow_values_next(flow_values_t *v, flow_rec_t *out)
         if (v->ipos == v->iend)
             return 0;
         if (v->ipos + VALUES_PREFETCH < v->itotal)
-            __builtin_prefetch(v->idx[v->ipos + VALUES_PREFETCH]);
+            flow__prefetch(v->idx[v->ipos + VALUES_PREFETCH]);
         flow_rec_t r = kept_rec(v->idx[v->ipos++]);
         *out = flow_rec(r.val, r.vlen);
         return 1;
@@ -1392,6 +1390,7 @@ static uint64_t hg_group(hgroup_t *h, uint32_t nin, const uint8_t *p, uint64_t h
     h->ht[i] = (uint64_t)tag << 32 | g;
     return g;
 }
+
 /* Past the grant: every record held so far into the sorter, and grouping goes
  * on by sorting. The table and the groups go first and each chunk as soon as
  * its records are in the sorter, so that the two together hold little more
@@ -1435,11 +1434,11 @@ static int hg_flush(flow__shuf_reader_t *r)
         uint64_t e = h->ht[hg_home(h, hg_tag(h->bhash[i]))];
         fg[i] = e && (uint32_t)(e >> 32) == hg_tag(h->bhash[i]) ? (uint32_t)e : UINT64_MAX;
         if (fg[i] != UINT64_MAX)
-            __builtin_prefetch(&h->first[fg[i]]);
+            flow__prefetch(&h->first[fg[i]]);
     }
     for (int i = 0; i < h->nb && h->ht; i++)
         if (fg[i] != UINT64_MAX)
-            __builtin_prefetch(h->first[fg[i]]);
+            flow__prefetch(h->first[fg[i]]);
     for (int i = 0; i < h->nb; i++) {
         uint64_t g = hg_group(h, nin, h->brec[i], h->bhash[i]);
         uint64_t at = h->n - (uint64_t)h->nb + (uint64_t)i;
@@ -1471,7 +1470,7 @@ static int hg_add(flow__shuf_reader_t *r, const flow_rec_t *rec, uint32_t tag)
     h->bhash[h->nb] = flow__agg_hash(kept.key, kept.klen);
     h->btag[h->nb] = tag;
     if (h->ht)
-        __builtin_prefetch(&h->ht[hg_home(h, hg_tag(h->bhash[h->nb]))]);
+        flow__prefetch(&h->ht[hg_home(h, hg_tag(h->bhash[h->nb]))]);
     h->n++;
     return ++h->nb == HG_BATCH ? hg_flush(r) : FLOW_OK;
 }
@@ -1582,7 +1581,7 @@ static int hg_next_key(flow__shuf_reader_t *r, flow_emit_t *em)
     if (h->next + 1 < h->groups) {
         uint64_t at = h->count[(h->next + 1) * nin - 1];
         if (at < h->n)
-            __builtin_prefetch(h->order[at]);
+            flow__prefetch(h->order[at]);
     }
     flow_rec_t first = {NULL, 0, NULL, 0};
     for (uint32_t i = 0; i < nin; i++) {
