@@ -1302,28 +1302,6 @@ static const uint8_t *hg_put(hgroup_t *h, const flow_rec_t *r)
     return at;
 }
 
-/* The kept record after the one at p in its chunk c, or the first of the
- * next chunk (*c moves on); NULL after the last. */
-static const uint8_t *hg_after(hg_chunk_t **c, const uint8_t *p)
-{
-    flow_rec_t r = kept_rec(p);
-    p += flow__rec_size(&r);
-    while (*c && p == (const uint8_t *)(*c)->data + (*c)->len) {
-        *c = (*c)->next;
-        p = *c ? (const uint8_t *)(*c)->data : NULL;
-    }
-    return p;
-}
-
-/* The first kept record (*c its chunk), or NULL. */
-static const uint8_t *hg_first(const hgroup_t *h, hg_chunk_t **c)
-{
-    *c = h->head;
-    while (*c && (*c)->len == 0)
-        *c = (*c)->next;
-    return *c ? (const uint8_t *)(*c)->data : NULL;
-}
-
 /* What hash grouping holds, with the index it will build at the end. */
 static uint64_t hg_bytes(const flow__shuf_reader_t *r)
 {
@@ -1486,10 +1464,14 @@ static void hg_index(hgroup_t *h, uint32_t nin)
         sum += c;
     }
     h->order = flow__malloc((h->n ? h->n : 1) * sizeof *h->order);
-    hg_chunk_t *c;
     uint64_t i = 0;
-    for (const uint8_t *p = hg_first(h, &c); p; p = hg_after(&c, p))
-        h->order[h->count[h->slot[i++]]++] = p;
+    for (const hg_chunk_t *c = h->head; c; c = c->next)
+        for (size_t at = 0; at < c->len;) {
+            const uint8_t *p = (const uint8_t *)c->data + at;
+            flow_rec_t rec = kept_rec(p);
+            at += flow__rec_size(&rec);
+            h->order[h->count[h->slot[i++]]++] = p;
+        }
     flow__free(h->slot);
     h->slot = NULL;
     h->ready = 1;
